@@ -1,0 +1,615 @@
+//! Reading HFiles: open (trailer + load-on-open section), block access through the shared
+//! cache, seeks by the block index, forward scans and Bloom-checked point gets.
+
+use std::cmp::Ordering;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::block::{read_block, Block, BlockType, Framing};
+use crate::bloom::{chunk_contains, rowcol_key, BloomMeta, BloomType};
+use crate::cache::BlockCache;
+use crate::cell::{first_on_row, Cell, CellRef, CellView, Comparator};
+use crate::compression::Compression;
+use crate::encoding::{BlockCursor, CellFormat, DataBlockEncoding};
+use crate::error::{Error, Result};
+use crate::fileinfo::{decode_time_range, keys, FileInfo};
+use crate::index::{parse_mid_key_metadata, parse_root, search_root, IndexEntry, MidKeyMetadata, NonRootIndex};
+use crate::trailer::Trailer;
+
+static NEXT_FILE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Keeps the memory map alive behind `Bytes` slices.
+struct MmapOwner(memmap2::Mmap);
+
+impl AsRef<[u8]> for MmapOwner {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Counters of one reader, for scan metrics.
+#[derive(Debug, Default)]
+pub struct ReaderStats {
+    /// Blocks read from the file (cache misses).
+    pub blocks_read: AtomicU64,
+    /// Blocks served by the cache.
+    pub cache_hits: AtomicU64,
+}
+
+/// An open HFile.
+pub struct Reader {
+    path: PathBuf,
+    file: Bytes,
+    id: u64,
+    trailer: Trailer,
+    file_info: FileInfo,
+    comparator: Comparator,
+    framing: Framing,
+    format: CellFormat,
+    encoding: DataBlockEncoding,
+    root_index: Vec<IndexEntry>,
+    mid_key_meta: Option<MidKeyMetadata>,
+    meta_index: Vec<IndexEntry>,
+    bloom_type: BloomType,
+    bloom: Option<BloomMeta>,
+    delete_family_bloom: Option<BloomMeta>,
+    cache: Option<Arc<BlockCache>>,
+    trailer_offset: u64,
+    stats: ReaderStats,
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader").field("path", &self.path).field("entries", &self.trailer.entry_count).finish()
+    }
+}
+
+impl Reader {
+    /// Opens `path`, reading the trailer and the load-on-open section.
+    pub fn open(path: impl AsRef<Path>, cache: Option<Arc<BlockCache>>) -> Result<Arc<Reader>> {
+        let path = path.as_ref();
+        let f = File::open(path).map_err(|e| Error::io(path, e))?;
+        let len = f.metadata().map_err(|e| Error::io(path, e))?.len();
+        if len == 0 {
+            return Err(Error::corrupt(path, 0, "empty file"));
+        }
+        // SAFETY: the file is opened read-only; HFiles are immutable once written, and
+        // Basalt never modifies a file in place (new files are written and renamed).
+        let mmap = unsafe { memmap2::Mmap::map(&f) }.map_err(|e| Error::io(path, e))?;
+        let file = Bytes::from_owner(MmapOwner(mmap));
+        Self::from_bytes(path, file, cache)
+    }
+
+    /// Opens an HFile held in memory (`path` is used in error messages only).
+    pub fn from_bytes(path: impl AsRef<Path>, file: Bytes, cache: Option<Arc<BlockCache>>) -> Result<Arc<Reader>> {
+        let path = path.as_ref();
+        let len = file.len() as u64;
+        let trailer = Trailer::parse(&file).map_err(|r| {
+            Error::corrupt(path, len.saturating_sub(Trailer::size_for(3) as u64), r)
+        })?;
+        let trailer_offset = len - Trailer::size_for(trailer.major_version) as u64;
+        if trailer.encrypted {
+            return Err(Error::Unsupported { path: path.into(), offset: trailer_offset, what: "encrypted HFile".into() });
+        }
+        let compression = Compression::from_ordinal(trailer.compression_codec).map_err(|name| Error::Unsupported {
+            path: path.into(),
+            offset: trailer_offset,
+            what: format!("compression codec {name}"),
+        })?;
+        let comparator = trailer.comparator().ok_or_else(|| Error::Unsupported {
+            path: path.into(),
+            offset: trailer_offset,
+            what: format!("comparator {}", trailer.comparator_class_name),
+        })?;
+        for (what, off) in [
+            ("load-on-open offset", trailer.load_on_open_offset),
+            ("file info offset", trailer.file_info_offset),
+        ] {
+            if off >= trailer_offset {
+                return Err(Error::corrupt(path, trailer_offset, format!("{what} {off} points past the data sections")));
+            }
+        }
+        if trailer.num_data_index_levels == 0 || trailer.num_data_index_levels > 16 {
+            return Err(Error::corrupt(path, trailer_offset, format!("invalid index level count {}", trailer.num_data_index_levels)));
+        }
+        let framing = Framing { checksums: trailer.has_checksums(), compression };
+        let read = |offset: u64, expect: &[BlockType]| -> Result<Block> {
+            let b = read_block(path, &file, offset, framing, trailer_offset)?;
+            if !expect.contains(&b.header.block_type) {
+                return Err(Error::corrupt(path, offset, format!("expected {:?} block, found {:?}", expect, b.header.block_type)));
+            }
+            Ok(b)
+        };
+        // Root data index, then the meta index right after it.
+        let root_block = read(trailer.load_on_open_offset, &[BlockType::RootIndex])?;
+        let (root_index, used) = parse_root(&root_block.data, trailer.data_index_count as usize)
+            .ok_or_else(|| Error::corrupt(path, root_block.offset, "truncated root data index"))?;
+        let mid_key_meta = if trailer.num_data_index_levels > 1 {
+            parse_mid_key_metadata(&root_block.data[used..])
+        } else {
+            None
+        };
+        let meta_offset = root_block.offset + root_block.header.on_disk_size_with_header() as u64;
+        let meta_block = read(meta_offset, &[BlockType::RootIndex])?;
+        let (meta_index, _) = parse_root(&meta_block.data, trailer.meta_index_count as usize)
+            .ok_or_else(|| Error::corrupt(path, meta_block.offset, "truncated meta index"))?;
+        let fi_block = read(trailer.file_info_offset, &[BlockType::FileInfo])?;
+        let file_info = FileInfo::decode(&fi_block.data).map_err(|r| Error::corrupt(path, fi_block.offset, r))?;
+        // Bloom metadata blocks follow the FileInfo block up to the trailer.
+        let mut bloom = None;
+        let mut delete_family_bloom = None;
+        let mut next = fi_block.offset + fi_block.header.on_disk_size_with_header() as u64;
+        while next < trailer_offset {
+            let b = read(next, &[BlockType::GeneralBloomMeta, BlockType::DeleteFamilyBloomMeta])?;
+            let meta = BloomMeta::parse(&b.data).map_err(|r| Error::corrupt(path, b.offset, r))?;
+            if b.header.block_type == BlockType::GeneralBloomMeta {
+                bloom = Some(meta);
+            } else {
+                delete_family_bloom = Some(meta);
+            }
+            next = b.offset + b.header.on_disk_size_with_header() as u64;
+        }
+        let bloom_type = match file_info.get(keys::BLOOM_FILTER_TYPE) {
+            Some(name) => BloomType::parse(&String::from_utf8_lossy(name)).unwrap_or(BloomType::None),
+            None => BloomType::None,
+        };
+        if bloom_type == BloomType::None {
+            bloom = None;
+        }
+        let encoding = match file_info.get(keys::DATA_BLOCK_ENCODING) {
+            Some(name) => {
+                let name = String::from_utf8_lossy(name);
+                match name.as_ref() {
+                    "NONE" => DataBlockEncoding::None,
+                    "FAST_DIFF" => DataBlockEncoding::FastDiff,
+                    other => {
+                        return Err(Error::Unsupported {
+                            path: path.into(),
+                            offset: fi_block.offset,
+                            what: format!("data block encoding {other}"),
+                        })
+                    }
+                }
+            }
+            None => DataBlockEncoding::None,
+        };
+        let format = CellFormat {
+            tags: trailer.major_version >= 3 && file_info.get(keys::MAX_TAGS_LEN).is_some(),
+            mvcc: file_info.get_i32(keys::KEY_VALUE_VERSION) == Some(1),
+        };
+        if format.tags && file_info.get_bool(keys::TAGS_COMPRESSED) == Some(true) {
+            return Err(Error::Unsupported { path: path.into(), offset: fi_block.offset, what: "compressed tags".into() });
+        }
+        Ok(Arc::new(Reader {
+            path: path.to_path_buf(),
+            file,
+            id: NEXT_FILE_ID.fetch_add(1, AtomicOrdering::Relaxed),
+            trailer,
+            file_info,
+            comparator,
+            framing,
+            format,
+            encoding,
+            root_index,
+            mid_key_meta,
+            meta_index,
+            bloom_type,
+            bloom,
+            delete_family_bloom,
+            cache,
+            trailer_offset,
+            stats: ReaderStats::default(),
+        }))
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The trailer.
+    pub fn trailer(&self) -> &Trailer {
+        &self.trailer
+    }
+
+    /// The FileInfo map.
+    pub fn file_info(&self) -> &FileInfo {
+        &self.file_info
+    }
+
+    /// The row comparator of the file.
+    pub fn comparator(&self) -> Comparator {
+        self.comparator
+    }
+
+    /// The compression of the file's blocks.
+    pub fn compression(&self) -> Compression {
+        self.framing.compression
+    }
+
+    /// The data block encoding.
+    pub fn encoding(&self) -> DataBlockEncoding {
+        self.encoding
+    }
+
+    /// What each cell carries (tags, MVCC).
+    pub fn cell_format(&self) -> CellFormat {
+        self.format
+    }
+
+    /// The general Bloom filter type.
+    pub fn bloom_type(&self) -> BloomType {
+        self.bloom_type
+    }
+
+    /// General Bloom filter metadata, if the file has one.
+    pub fn bloom_meta(&self) -> Option<&BloomMeta> {
+        self.bloom.as_ref()
+    }
+
+    /// Delete-family Bloom filter metadata, if the file has one.
+    pub fn delete_family_bloom_meta(&self) -> Option<&BloomMeta> {
+        self.delete_family_bloom.as_ref()
+    }
+
+    /// Root entries of the data index.
+    pub fn root_index(&self) -> &[IndexEntry] {
+        &self.root_index
+    }
+
+    /// Entries of the meta block index.
+    pub fn meta_index(&self) -> &[IndexEntry] {
+        &self.meta_index
+    }
+
+    /// Number of cells.
+    pub fn entry_count(&self) -> u64 {
+        self.trailer.entry_count
+    }
+
+    /// File size in bytes.
+    pub fn file_size(&self) -> u64 {
+        self.file.len() as u64
+    }
+
+    /// Offset where the trailer starts.
+    pub fn trailer_offset(&self) -> u64 {
+        self.trailer_offset
+    }
+
+    /// Reader counters.
+    pub fn stats(&self) -> &ReaderStats {
+        &self.stats
+    }
+
+    /// First key of the file (the first root index key is always a real key).
+    pub fn first_key(&self) -> Option<&[u8]> {
+        if self.trailer.entry_count == 0 {
+            return None;
+        }
+        self.root_index.first().map(|e| e.key.as_ref())
+    }
+
+    /// Last key of the file, from FileInfo.
+    pub fn last_key(&self) -> Option<&[u8]> {
+        self.file_info.get(keys::LASTKEY)
+    }
+
+    /// Largest sequence id of the file's edits (`MAX_SEQ_ID_KEY`).
+    pub fn max_seq_id(&self) -> Option<u64> {
+        self.file_info.get_i64(keys::MAX_SEQ_ID_KEY).map(|v| v as u64)
+    }
+
+    /// Whether a major compaction wrote this file.
+    pub fn is_major_compaction(&self) -> bool {
+        self.file_info.get_bool(keys::MAJOR_COMPACTION_KEY).unwrap_or(false)
+    }
+
+    /// Bulk-load time, if the file was bulk loaded.
+    pub fn bulk_load_time(&self) -> Option<i64> {
+        self.file_info.get_i64(keys::BULKLOAD_TIME_KEY)
+    }
+
+    /// The (min, max) timestamps of the file's cells.
+    pub fn time_range(&self) -> Option<(i64, i64)> {
+        self.file_info.get(keys::TIMERANGE).and_then(decode_time_range)
+    }
+
+    /// Whether data blocks' bytes are all inside the file (for `check`).
+    pub(crate) fn bytes(&self) -> &Bytes {
+        &self.file
+    }
+
+    pub(crate) fn framing(&self) -> Framing {
+        self.framing
+    }
+
+    /// Reads a block through the cache.
+    pub fn block(&self, offset: u64) -> Result<Block> {
+        if let Some(cache) = &self.cache {
+            if let Some(b) = cache.get(&(self.id, offset)) {
+                self.stats.cache_hits.fetch_add(1, AtomicOrdering::Relaxed);
+                return Ok(b);
+            }
+        }
+        let b = read_block(&self.path, &self.file, offset, self.framing, self.trailer_offset)?;
+        self.stats.blocks_read.fetch_add(1, AtomicOrdering::Relaxed);
+        if let Some(cache) = &self.cache {
+            cache.insert((self.id, offset), b.clone());
+        }
+        Ok(b)
+    }
+
+    /// Reads a block without caching it (for scans over inline blocks and checks).
+    pub fn block_uncached(&self, offset: u64) -> Result<Block> {
+        self.stats.blocks_read.fetch_add(1, AtomicOrdering::Relaxed);
+        read_block(&self.path, &self.file, offset, self.framing, self.trailer_offset)
+    }
+
+    /// Offset of the data block that may hold `key` (descending the index levels).
+    pub fn locate(&self, key: &[u8]) -> Result<Option<u64>> {
+        if self.root_index.is_empty() {
+            return Ok(None);
+        }
+        let i = search_root(&self.root_index, key, self.comparator).unwrap_or(0);
+        let mut offset = self.root_index[i].offset;
+        for level in 1..self.trailer.num_data_index_levels {
+            let b = self.block(offset)?;
+            let want = if level + 1 == self.trailer.num_data_index_levels {
+                BlockType::LeafIndex
+            } else {
+                BlockType::IntermediateIndex
+            };
+            if b.header.block_type != want {
+                return Err(Error::corrupt(&self.path, offset, format!("expected {want:?} block, found {:?}", b.header.block_type)));
+            }
+            let idx = NonRootIndex::parse(&b.data).ok_or_else(|| Error::corrupt(&self.path, offset, "malformed non-root index block"))?;
+            if idx.is_empty() {
+                return Err(Error::corrupt(&self.path, offset, "empty index block"));
+            }
+            let j = idx.search(key, self.comparator).unwrap_or(0);
+            offset = idx.entry(j).0;
+        }
+        Ok(Some(offset))
+    }
+
+    /// The key at the middle of the file, used to pick split points.
+    pub fn mid_key(&self) -> Result<Option<Vec<u8>>> {
+        if self.root_index.is_empty() || self.trailer.entry_count == 0 {
+            return Ok(None);
+        }
+        if let Some(m) = self.mid_key_meta {
+            let b = self.block(m.leaf_offset)?;
+            let idx = NonRootIndex::parse(&b.data).ok_or_else(|| Error::corrupt(&self.path, m.leaf_offset, "malformed leaf index block"))?;
+            if (m.entry as usize) < idx.len() {
+                return Ok(Some(idx.entry(m.entry as usize).2.to_vec()));
+            }
+            return Err(Error::corrupt(&self.path, m.leaf_offset, "mid-key entry out of range"));
+        }
+        Ok(Some(self.root_index[(self.root_index.len() - 1) / 2].key.to_vec()))
+    }
+
+    /// A scanner over this file (not yet positioned).
+    pub fn scanner(self: &Arc<Self>) -> Scanner {
+        Scanner {
+            reader: Arc::clone(self),
+            block: Bytes::new(),
+            block_offset: None,
+            next_offset: 0,
+            cursor: BlockCursor::new(self.encoding, self.format),
+        }
+    }
+
+    /// All cells in order, as owned cells.
+    pub fn cells(self: &Arc<Self>) -> CellIter {
+        CellIter { scanner: self.scanner(), started: false, done: false }
+    }
+
+    /// Whether the general Bloom filter may contain `key` (true when there is no filter).
+    fn bloom_may_contain(&self, meta: Option<&BloomMeta>, key: &[u8]) -> Result<bool> {
+        let Some(meta) = meta else { return Ok(true) };
+        let Some(chunk) = meta.chunk_for(key) else { return Ok(false) };
+        let b = self.block(chunk.offset)?;
+        if b.header.block_type != BlockType::BloomChunk {
+            return Err(Error::corrupt(&self.path, chunk.offset, format!("expected bloom chunk, found {:?}", b.header.block_type)));
+        }
+        Ok(chunk_contains(&b.data, key, meta.hash_count))
+    }
+
+    /// Whether `row` may be in the file, per the Bloom filter (ROW blooms only; true otherwise).
+    pub fn may_contain_row(&self, row: &[u8]) -> Result<bool> {
+        match self.bloom_type {
+            BloomType::Row => self.bloom_may_contain(self.bloom.as_ref(), row),
+            _ => Ok(true),
+        }
+    }
+
+    /// Whether `row:qualifier` may be in the file (ROWCOL blooms; ROW blooms check the row).
+    pub fn may_contain_row_col(&self, row: &[u8], qualifier: &[u8]) -> Result<bool> {
+        match self.bloom_type {
+            BloomType::RowCol => self.bloom_may_contain(self.bloom.as_ref(), &rowcol_key(row, qualifier)),
+            BloomType::Row => self.bloom_may_contain(self.bloom.as_ref(), row),
+            BloomType::None => Ok(true),
+        }
+    }
+
+    /// Whether the file may hold a delete-family marker for `row`.
+    pub fn may_contain_delete_family(&self, row: &[u8]) -> Result<bool> {
+        if self.file_info.get_i64(keys::DELETE_FAMILY_COUNT) == Some(0) {
+            return Ok(false);
+        }
+        self.bloom_may_contain(self.delete_family_bloom.as_ref(), row)
+    }
+
+    /// All cells of `row`, after consulting the Bloom filter.
+    pub fn get_row(self: &Arc<Self>, row: &[u8]) -> Result<Vec<Cell>> {
+        if !self.may_contain_row(row)? {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        let mut s = self.scanner();
+        s.seek(&first_on_row(row))?;
+        while let Some(c) = s.current() {
+            if self.comparator.compare_rows(c.row(), row) != Ordering::Equal {
+                break;
+            }
+            out.push(c.to_cell());
+            s.next()?;
+        }
+        Ok(out)
+    }
+}
+
+/// A forward cursor over the cells of one file.
+pub struct Scanner {
+    reader: Arc<Reader>,
+    block: Bytes,
+    block_offset: Option<u64>,
+    next_offset: u64,
+    cursor: BlockCursor,
+}
+
+impl Scanner {
+    /// The file being scanned.
+    pub fn reader(&self) -> &Arc<Reader> {
+        &self.reader
+    }
+
+    fn load_data_block(&mut self, offset: u64) -> Result<bool> {
+        let b = self.reader.block(offset)?;
+        if !b.header.block_type.is_data() {
+            return Err(Error::corrupt(&self.reader.path, offset, format!("expected a data block, found {:?}", b.header.block_type)));
+        }
+        let expected = if self.reader.encoding == DataBlockEncoding::None { BlockType::Data } else { BlockType::EncodedData };
+        if b.header.block_type != expected {
+            return Err(Error::corrupt(&self.reader.path, offset, format!("{:?} block in a file with encoding {}", b.header.block_type, self.reader.encoding.name())));
+        }
+        self.next_offset = offset + b.header.on_disk_size_with_header() as u64;
+        self.block_offset = Some(offset);
+        self.block = b.data;
+        let r = self.cursor.rewind(&self.block);
+        r.map_err(|e| self.decode_error(e))
+    }
+
+    fn decode_error(&self, e: crate::encoding::DecodeError) -> Error {
+        Error::corrupt(
+            &self.reader.path,
+            self.block_offset.unwrap_or(0),
+            format!("{} at byte {} of the block's data", e.reason, e.pos),
+        )
+    }
+
+    /// Moves to the first cell of the next data block after the current one.
+    fn next_block(&mut self) -> Result<bool> {
+        let last = self.reader.trailer.last_data_block_offset;
+        loop {
+            if self.block_offset.is_none() || self.next_offset > last || self.reader.trailer.entry_count == 0 {
+                self.block_offset = None;
+                self.block = Bytes::new();
+                return Ok(false);
+            }
+            let offset = self.next_offset;
+            // Skip inline (leaf index, bloom) blocks by their header alone.
+            let header = crate::block::read_header(&self.reader.path, self.reader.bytes(), offset, self.reader.framing(), self.reader.trailer_offset)?;
+            if !header.block_type.is_data() {
+                self.next_offset = offset + header.on_disk_size_with_header() as u64;
+                continue;
+            }
+            if self.load_data_block(offset)? {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// Positions on the first cell of the file.
+    pub fn seek_to_first(&mut self) -> Result<bool> {
+        if self.reader.trailer.entry_count == 0 {
+            self.block_offset = None;
+            return Ok(false);
+        }
+        let first = self.reader.trailer.first_data_block_offset;
+        if self.load_data_block(first)? {
+            return Ok(true);
+        }
+        self.next_block()
+    }
+
+    /// Positions on the first cell ≥ `key` (a serialized key); false if there is none.
+    pub fn seek(&mut self, key: &[u8]) -> Result<bool> {
+        let Some(offset) = self.reader.locate(key)? else {
+            self.block_offset = None;
+            return Ok(false);
+        };
+        if self.block_offset != Some(offset) || !self.cursor.valid() || self.reader.comparator.compare_keys(self.cursor.key(&self.block), key) == Ordering::Greater {
+            if !self.load_data_block(offset)? && !self.next_block()? {
+                return Ok(false);
+            }
+        }
+        let cmp = self.reader.comparator;
+        loop {
+            if !self.cursor.valid() {
+                if !self.next_block()? {
+                    return Ok(false);
+                }
+                continue;
+            }
+            if cmp.compare_keys(self.cursor.key(&self.block), key) != Ordering::Less {
+                return Ok(true);
+            }
+            let r = self.cursor.advance(&self.block);
+            r.map_err(|e| self.decode_error(e))?;
+        }
+    }
+
+    /// The current cell, or `None` when the scanner is exhausted or not positioned.
+    pub fn current(&self) -> Option<CellRef<'_>> {
+        self.block_offset?;
+        self.cursor.current(&self.block)
+    }
+
+    /// Advances to the next cell; returns whether there is one.
+    pub fn next(&mut self) -> Result<bool> {
+        if self.block_offset.is_none() {
+            return Ok(false);
+        }
+        let r = self.cursor.advance(&self.block);
+        if r.map_err(|e| self.decode_error(e))? {
+            return Ok(true);
+        }
+        self.next_block()
+    }
+}
+
+/// Iterator over owned cells of a file (see [`Reader::cells`]).
+pub struct CellIter {
+    scanner: Scanner,
+    started: bool,
+    done: bool,
+}
+
+impl Iterator for CellIter {
+    type Item = Result<Cell>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let step = if self.started { self.scanner.next() } else { self.scanner.seek_to_first() };
+        self.started = true;
+        match step {
+            Ok(true) => self.scanner.current().map(|c| Ok(c.to_cell())),
+            Ok(false) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}

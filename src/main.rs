@@ -1,0 +1,3 @@
+//! The `basalt` command-line tool.
+
+fn main() {}
