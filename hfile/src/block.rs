@@ -78,7 +78,10 @@ impl BlockType {
 
     /// Identifies a block type by its magic.
     pub fn from_magic(magic: &[u8]) -> Option<BlockType> {
-        MAGICS.iter().find(|(_, m)| &m[..] == magic).map(|(t, _)| *t)
+        MAGICS
+            .iter()
+            .find(|(_, m)| &m[..] == magic)
+            .map(|(t, _)| *t)
     }
 
     /// True for data blocks (plain or encoded).
@@ -138,10 +141,20 @@ pub struct Framing {
 /// Parses and sanity-checks the header of the block at `offset`, without reading its data.
 ///
 /// `limit` is the end of the region blocks may occupy (the trailer's start).
-pub fn read_header(path: &Path, file: &[u8], offset: u64, framing: Framing, limit: u64) -> Result<BlockHeader> {
+pub fn read_header(
+    path: &Path,
+    file: &[u8],
+    offset: u64,
+    framing: Framing,
+    limit: u64,
+) -> Result<BlockHeader> {
     let corrupt = |reason: String| Error::corrupt(path, offset, reason);
     let limit = limit.min(file.len() as u64);
-    let header_size = if framing.checksums { HEADER_SIZE } else { HEADER_SIZE_NO_CHECKSUM };
+    let header_size = if framing.checksums {
+        HEADER_SIZE
+    } else {
+        HEADER_SIZE_NO_CHECKSUM
+    };
     if offset.saturating_add(header_size as u64) > limit {
         return Err(corrupt(format!(
             "block header runs past the end of its section ({} bytes available)",
@@ -150,8 +163,12 @@ pub fn read_header(path: &Path, file: &[u8], offset: u64, framing: Framing, limi
     }
     let off = offset as usize;
     let h = &file[off..off + header_size];
-    let block_type = BlockType::from_magic(&h[..8])
-        .ok_or_else(|| corrupt(format!("bad block magic {}", crate::cell::to_string_binary(&h[..8]))))?;
+    let block_type = BlockType::from_magic(&h[..8]).ok_or_else(|| {
+        corrupt(format!(
+            "bad block magic {}",
+            crate::cell::to_string_binary(&h[..8])
+        ))
+    })?;
     let field = |pos: usize| be_i32(h, pos).unwrap_or(-1);
     let on_disk = field(8);
     let uncompressed = field(12);
@@ -160,7 +177,8 @@ pub fn read_header(path: &Path, file: &[u8], offset: u64, framing: Framing, limi
     }
     let prev_block_offset = be_i64(h, 16).unwrap_or(-1);
     let (checksum_type, bytes_per_checksum, data_with_header) = if framing.checksums {
-        let ct = ChecksumType::from_code(h[24]).ok_or_else(|| corrupt(format!("unknown checksum type {}", h[24])))?;
+        let ct = ChecksumType::from_code(h[24])
+            .ok_or_else(|| corrupt(format!("unknown checksum type {}", h[24])))?;
         let bpc = field(25);
         let dwh = field(29);
         if bpc <= 0 && ct != ChecksumType::Null {
@@ -171,7 +189,11 @@ pub fn read_header(path: &Path, file: &[u8], offset: u64, framing: Framing, limi
         }
         (ct, bpc.max(0) as u32, dwh as u32)
     } else {
-        (ChecksumType::Null, 0, (header_size as i64 + on_disk as i64).min(u32::MAX as i64) as u32)
+        (
+            ChecksumType::Null,
+            0,
+            (header_size as i64 + on_disk as i64).min(u32::MAX as i64) as u32,
+        )
     };
     let header = BlockHeader {
         block_type,
@@ -196,7 +218,13 @@ pub fn read_header(path: &Path, file: &[u8], offset: u64, framing: Framing, limi
 ///
 /// `file` is the whole file (usually memory-mapped); uncompressed blocks are returned as
 /// slices of it without copying.
-pub fn read_block(path: &Path, file: &Bytes, offset: u64, framing: Framing, limit: u64) -> Result<Block> {
+pub fn read_block(
+    path: &Path,
+    file: &Bytes,
+    offset: u64,
+    framing: Framing,
+    limit: u64,
+) -> Result<Block> {
     let corrupt = |reason: String| Error::corrupt(path, offset, reason);
     let header = read_header(path, file, offset, framing, limit)?;
     let off = offset as usize;
@@ -209,7 +237,8 @@ pub fn read_block(path: &Path, file: &Bytes, offset: u64, framing: Framing, limi
     let data_end = off + data_with_header as usize;
     let block_end = end as usize;
     if framing.checksums {
-        let expected_sums = checksum_type.checksum_bytes(data_with_header as usize, bytes_per_checksum);
+        let expected_sums =
+            checksum_type.checksum_bytes(data_with_header as usize, bytes_per_checksum);
         if block_end - data_end != expected_sums {
             return Err(corrupt(format!(
                 "checksum area is {} bytes, expected {expected_sums}",
@@ -217,7 +246,11 @@ pub fn read_block(path: &Path, file: &Bytes, offset: u64, framing: Framing, limi
             )));
         }
         checksum_type
-            .verify(&file[off..data_end], bytes_per_checksum, &file[data_end..block_end])
+            .verify(
+                &file[off..data_end],
+                bytes_per_checksum,
+                &file[data_end..block_end],
+            )
             .map_err(|(chunk, stored, computed)| Error::Checksum {
                 path: path.to_path_buf(),
                 offset,
@@ -242,7 +275,11 @@ pub fn read_block(path: &Path, file: &Bytes, offset: u64, framing: Framing, limi
             .map_err(|e| corrupt(e.0))?;
         Bytes::from(out)
     };
-    Ok(Block { header, offset, data })
+    Ok(Block {
+        header,
+        offset,
+        data,
+    })
 }
 
 /// Writes blocks: compression, header and checksums.
@@ -278,7 +315,9 @@ impl BlockFramer {
     ) {
         let start = out.len();
         let data_with_header = HEADER_SIZE + compressed.len();
-        let sums = self.checksum_type.checksum_bytes(data_with_header, self.bytes_per_checksum);
+        let sums = self
+            .checksum_type
+            .checksum_bytes(data_with_header, self.bytes_per_checksum);
         out.extend_from_slice(block_type.magic());
         out.extend_from_slice(&((compressed.len() + sums) as i32).to_be_bytes());
         out.extend_from_slice(&(uncompressed_len as i32).to_be_bytes());

@@ -361,8 +361,15 @@ pub fn write_key(
 }
 
 /// Builds a `KeyValue` key from its parts.
-pub fn make_key(row: &[u8], family: &[u8], qualifier: &[u8], timestamp: i64, kind: CellType) -> Vec<u8> {
-    let mut out = Vec::with_capacity(KEY_INFRASTRUCTURE_SIZE + row.len() + family.len() + qualifier.len());
+pub fn make_key(
+    row: &[u8],
+    family: &[u8],
+    qualifier: &[u8],
+    timestamp: i64,
+    kind: CellType,
+) -> Vec<u8> {
+    let mut out =
+        Vec::with_capacity(KEY_INFRASTRUCTURE_SIZE + row.len() + family.len() + qualifier.len());
     write_key(&mut out, row, family, qualifier, timestamp, kind.code());
     out
 }
@@ -454,7 +461,11 @@ impl Comparator {
     }
 
     /// Compares two cells.
-    pub fn compare_cells<A: CellView + ?Sized, B: CellView + ?Sized>(self, a: &A, b: &B) -> Ordering {
+    pub fn compare_cells<A: CellView + ?Sized, B: CellView + ?Sized>(
+        self,
+        a: &A,
+        b: &B,
+    ) -> Ordering {
         self.compare_rows(a.row(), b.row())
             .then_with(|| compare_columns_ts_type(a, b))
     }
@@ -531,8 +542,14 @@ fn compare_meta_rows(a: &[u8], b: &[u8]) -> Ordering {
     }
     let a_rest = &a[ad + 1..];
     let b_rest = &b[bd + 1..];
-    let af = a_rest.iter().rposition(|&c| c == b',').unwrap_or(a_rest.len());
-    let bf = b_rest.iter().rposition(|&c| c == b',').unwrap_or(b_rest.len());
+    let af = a_rest
+        .iter()
+        .rposition(|&c| c == b',')
+        .unwrap_or(a_rest.len());
+    let bf = b_rest
+        .iter()
+        .rposition(|&c| c == b',')
+        .unwrap_or(b_rest.len());
     let ord = a_rest[..af].cmp(&b_rest[..bf]);
     if ord != Ordering::Equal {
         return ord;
@@ -587,7 +604,9 @@ pub fn key_to_string(key: &[u8]) -> String {
             to_string_binary(c.family()),
             to_string_binary(c.qualifier()),
             c.timestamp(),
-            c.cell_type().map(|t| t.name().to_string()).unwrap_or_else(|| format!("type{}", c.type_code()))
+            c.cell_type()
+                .map(|t| t.name().to_string())
+                .unwrap_or_else(|| format!("type{}", c.type_code()))
         ),
         None => to_string_binary(key),
     }

@@ -69,7 +69,12 @@ impl ChecksumType {
     }
 
     /// Verifies `data` against `sums`; returns the first failing (chunk, stored, computed).
-    pub fn verify(self, data: &[u8], bytes_per_checksum: u32, sums: &[u8]) -> Result<(), (usize, u32, u32)> {
+    pub fn verify(
+        self,
+        data: &[u8],
+        bytes_per_checksum: u32,
+        sums: &[u8],
+    ) -> Result<(), (usize, u32, u32)> {
         if self == ChecksumType::Null {
             return Ok(());
         }

@@ -121,7 +121,10 @@ fn lz4_hadoop_compress(input: &[u8], out: &mut Vec<u8>) {
         let len_pos = out.len();
         out.extend_from_slice(&[0; 4]);
         let start = out.len();
-        out.resize(start + lz4_flex::block::get_maximum_output_size(chunk.len()), 0);
+        out.resize(
+            start + lz4_flex::block::get_maximum_output_size(chunk.len()),
+            0,
+        );
         // The buffer is sized by get_maximum_output_size, so compression cannot run out of room.
         let n = lz4_flex::block::compress_into(chunk, &mut out[start..]).unwrap_or(0);
         out.truncate(start + n);
@@ -150,7 +153,9 @@ fn lz4_hadoop_decompress(input: &[u8], expected_len: usize) -> Result<Vec<u8>, D
         while produced < target {
             let clen = read_u32(pos)?;
             pos += 4;
-            let chunk = input.get(pos..pos + clen).ok_or_else(|| err("truncated chunk"))?;
+            let chunk = input
+                .get(pos..pos + clen)
+                .ok_or_else(|| err("truncated chunk"))?;
             pos += clen;
             let n = lz4_flex::block::decompress_into(chunk, &mut out[produced..target])
                 .map_err(|e| err(&e.to_string()))?;
@@ -170,12 +175,18 @@ mod tests {
 
     #[test]
     fn all_codecs_round_trip() {
-        let data: Vec<u8> = (0..700_000u32).map(|i| (i % 251) as u8 ^ (i / 1000) as u8).collect();
+        let data: Vec<u8> = (0..700_000u32)
+            .map(|i| (i % 251) as u8 ^ (i / 1000) as u8)
+            .collect();
         for c in [Compression::None, Compression::Gz, Compression::Lz4] {
             for len in [0, 1, 1000, LZ4_MAX_INPUT, LZ4_MAX_INPUT + 1, data.len()] {
                 let mut out = Vec::new();
                 c.compress(&data[..len], &mut out);
-                assert_eq!(c.decompress(&out, len).unwrap(), &data[..len], "{c:?} {len}");
+                assert_eq!(
+                    c.decompress(&out, len).unwrap(),
+                    &data[..len],
+                    "{c:?} {len}"
+                );
             }
         }
     }

@@ -191,7 +191,12 @@ impl BlockEncoder {
         if key[klen - 1] == prev[prev.len() - 1] {
             flag |= FLAG_SAME_TYPE;
         }
-        let common_ts = ts.iter().zip(prev_ts).take(7).take_while(|(a, b)| a == b).count();
+        let common_ts = ts
+            .iter()
+            .zip(prev_ts)
+            .take(7)
+            .take_while(|(a, b)| a == b)
+            .count();
         flag |= (common_ts as u8) << SHIFT_TIMESTAMP_LENGTH;
         if value == self.prev_value.as_slice() {
             flag |= FLAG_SAME_VALUE;
@@ -276,6 +281,8 @@ pub struct BlockCursor {
     // FAST_DIFF state
     key_len: usize,
     value_len: usize,
+    /// Spare key buffer reused for the next FAST_DIFF key.
+    spare: Vec<u8>,
 }
 
 /// Why a block's cells could not be decoded: position within the block and reason.
@@ -303,6 +310,7 @@ impl BlockCursor {
             first: true,
             key_len: 0,
             value_len: 0,
+            spare: Vec::new(),
         }
     }
 
@@ -312,11 +320,20 @@ impl BlockCursor {
         self.valid = false;
         self.pos = 0;
         if self.encoding != DataBlockEncoding::None {
-            let id = crate::varint::be_u16(block, 0).ok_or(DecodeError { pos: 0, reason: "truncated encoding id" })?;
+            let id = crate::varint::be_u16(block, 0).ok_or(DecodeError {
+                pos: 0,
+                reason: "truncated encoding id",
+            })?;
             if id != self.encoding.id() {
-                return Err(DecodeError { pos: 0, reason: "block encoding id does not match the file's encoding" });
+                return Err(DecodeError {
+                    pos: 0,
+                    reason: "block encoding id does not match the file's encoding",
+                });
             }
-            be_i32(block, 2).ok_or(DecodeError { pos: 2, reason: "truncated encoded block" })?;
+            be_i32(block, 2).ok_or(DecodeError {
+                pos: 2,
+                reason: "truncated encoded block",
+            })?;
             self.pos = 6;
         }
         self.advance(block)
@@ -367,35 +384,53 @@ impl BlockCursor {
             Some(()) => {}
             None => {
                 self.valid = false;
-                return Err(DecodeError { pos: start, reason: "malformed cell" });
+                return Err(DecodeError {
+                    pos: start,
+                    reason: "malformed cell",
+                });
             }
         }
         if self.format.tags && self.encoding == DataBlockEncoding::None {
-            let tl = crate::varint::be_u16(block, self.pos).ok_or(DecodeError { pos: self.pos, reason: "truncated tags length" })? as usize;
+            let tl = crate::varint::be_u16(block, self.pos).ok_or(DecodeError {
+                pos: self.pos,
+                reason: "truncated tags length",
+            })? as usize;
             self.pos += 2;
             self.tags_range = (self.pos, self.pos + tl);
             self.pos += tl;
         } else if self.format.tags {
-            let tl = read_compressed_int(block, &mut self.pos).ok_or(DecodeError { pos: self.pos, reason: "truncated tags length" })? as usize;
+            let tl = read_compressed_int(block, &mut self.pos).ok_or(DecodeError {
+                pos: self.pos,
+                reason: "truncated tags length",
+            })? as usize;
             self.tags_range = (self.pos, self.pos + tl);
             self.pos += tl;
         } else {
             self.tags_range = (0, 0);
         }
         if self.format.mvcc {
-            let v = read_vlong(block, &mut self.pos).ok_or(DecodeError { pos: self.pos, reason: "truncated memstore timestamp" })?;
+            let v = read_vlong(block, &mut self.pos).ok_or(DecodeError {
+                pos: self.pos,
+                reason: "truncated memstore timestamp",
+            })?;
             self.seq_id = v as u64;
         } else {
             self.seq_id = 0;
         }
         if self.pos > block.len() {
             self.valid = false;
-            return Err(DecodeError { pos: start, reason: "cell runs past the end of the block" });
+            return Err(DecodeError {
+                pos: start,
+                reason: "cell runs past the end of the block",
+            });
         }
         let key = self.key(block);
         if parse_key(key).is_none() {
             self.valid = false;
-            return Err(DecodeError { pos: start, reason: "malformed key" });
+            return Err(DecodeError {
+                pos: start,
+                reason: "malformed key",
+            });
         }
         self.valid = true;
         self.first = false;
@@ -459,7 +494,8 @@ impl BlockCursor {
             }
             let prev_row_ws = 2 + u16::from_be_bytes([prev[0], prev[1]]) as usize;
             let fam_ws = 1 + *prev.get(prev_row_ws)? as usize;
-            let mut key = Vec::with_capacity(klen);
+            let mut key = std::mem::take(&mut self.spare);
+            key.clear();
             key.extend_from_slice(&prev[..common]);
             if common < 2 {
                 let (s, e) = take(&mut self.pos, 2 - common)?;
@@ -498,6 +534,7 @@ impl BlockCursor {
                 key.push(prev[prev.len() - 1]);
             }
             self.key_buf = key;
+            self.spare = prev;
         }
         if self.first || flag & FLAG_SAME_VALUE == 0 {
             self.value_range = take(&mut self.pos, self.value_len)?;

@@ -166,9 +166,11 @@ impl FileInfo {
         }
         let mut pos = 4;
         for i in 0..count {
-            let key = read_byte_array(buf, &mut pos).ok_or_else(|| format!("truncated FileInfo key {i}"))?;
+            let key = read_byte_array(buf, &mut pos)
+                .ok_or_else(|| format!("truncated FileInfo key {i}"))?;
             pos += 1; // Writable class code of the value (byte[]).
-            let value = read_byte_array(buf, &mut pos).ok_or_else(|| format!("truncated FileInfo value {i}"))?;
+            let value = read_byte_array(buf, &mut pos)
+                .ok_or_else(|| format!("truncated FileInfo value {i}"))?;
             info.map.insert(key.to_vec(), value.to_vec());
         }
         Ok(info)
@@ -190,7 +192,10 @@ pub fn encode_time_range(min: i64, max: i64) -> Vec<u8> {
 pub fn decode_time_range(buf: &[u8]) -> Option<(i64, i64)> {
     if buf.starts_with(PB_MAGIC) {
         let p = TimeRangeTrackerProto::decode(&buf[4..]).ok()?;
-        return Some((p.from.unwrap_or(0) as i64, p.to.unwrap_or(i64::MAX as u64) as i64));
+        return Some((
+            p.from.unwrap_or(0) as i64,
+            p.to.unwrap_or(i64::MAX as u64) as i64,
+        ));
     }
     let min = i64::from_be_bytes(buf.get(0..8)?.try_into().ok()?);
     let max = i64::from_be_bytes(buf.get(8..16)?.try_into().ok()?);

@@ -31,6 +31,7 @@ pub mod index;
 pub mod reader;
 pub mod trailer;
 pub mod varint;
+pub mod verify;
 pub mod writer;
 
 pub use bloom::BloomType;

@@ -17,7 +17,9 @@ use crate::compression::Compression;
 use crate::encoding::{BlockCursor, CellFormat, DataBlockEncoding};
 use crate::error::{Error, Result};
 use crate::fileinfo::{decode_time_range, keys, FileInfo};
-use crate::index::{parse_mid_key_metadata, parse_root, search_root, IndexEntry, MidKeyMetadata, NonRootIndex};
+use crate::index::{
+    parse_mid_key_metadata, parse_root, search_root, IndexEntry, MidKeyMetadata, NonRootIndex,
+};
 use crate::trailer::Trailer;
 
 static NEXT_FILE_ID: AtomicU64 = AtomicU64::new(1);
@@ -64,7 +66,10 @@ pub struct Reader {
 
 impl std::fmt::Debug for Reader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reader").field("path", &self.path).field("entries", &self.trailer.entry_count).finish()
+        f.debug_struct("Reader")
+            .field("path", &self.path)
+            .field("entries", &self.trailer.entry_count)
+            .finish()
     }
 }
 
@@ -85,7 +90,11 @@ impl Reader {
     }
 
     /// Opens an HFile held in memory (`path` is used in error messages only).
-    pub fn from_bytes(path: impl AsRef<Path>, file: Bytes, cache: Option<Arc<BlockCache>>) -> Result<Arc<Reader>> {
+    pub fn from_bytes(
+        path: impl AsRef<Path>,
+        file: Bytes,
+        cache: Option<Arc<BlockCache>>,
+    ) -> Result<Arc<Reader>> {
         let path = path.as_ref();
         let len = file.len() as u64;
         let trailer = Trailer::parse(&file).map_err(|r| {
@@ -93,12 +102,18 @@ impl Reader {
         })?;
         let trailer_offset = len - Trailer::size_for(trailer.major_version) as u64;
         if trailer.encrypted {
-            return Err(Error::Unsupported { path: path.into(), offset: trailer_offset, what: "encrypted HFile".into() });
+            return Err(Error::Unsupported {
+                path: path.into(),
+                offset: trailer_offset,
+                what: "encrypted HFile".into(),
+            });
         }
-        let compression = Compression::from_ordinal(trailer.compression_codec).map_err(|name| Error::Unsupported {
-            path: path.into(),
-            offset: trailer_offset,
-            what: format!("compression codec {name}"),
+        let compression = Compression::from_ordinal(trailer.compression_codec).map_err(|name| {
+            Error::Unsupported {
+                path: path.into(),
+                offset: trailer_offset,
+                what: format!("compression codec {name}"),
+            }
         })?;
         let comparator = trailer.comparator().ok_or_else(|| Error::Unsupported {
             path: path.into(),
@@ -110,17 +125,38 @@ impl Reader {
             ("file info offset", trailer.file_info_offset),
         ] {
             if off >= trailer_offset {
-                return Err(Error::corrupt(path, trailer_offset, format!("{what} {off} points past the data sections")));
+                return Err(Error::corrupt(
+                    path,
+                    trailer_offset,
+                    format!("{what} {off} points past the data sections"),
+                ));
             }
         }
         if trailer.num_data_index_levels == 0 || trailer.num_data_index_levels > 16 {
-            return Err(Error::corrupt(path, trailer_offset, format!("invalid index level count {}", trailer.num_data_index_levels)));
+            return Err(Error::corrupt(
+                path,
+                trailer_offset,
+                format!(
+                    "invalid index level count {}",
+                    trailer.num_data_index_levels
+                ),
+            ));
         }
-        let framing = Framing { checksums: trailer.has_checksums(), compression };
+        let framing = Framing {
+            checksums: trailer.has_checksums(),
+            compression,
+        };
         let read = |offset: u64, expect: &[BlockType]| -> Result<Block> {
             let b = read_block(path, &file, offset, framing, trailer_offset)?;
             if !expect.contains(&b.header.block_type) {
-                return Err(Error::corrupt(path, offset, format!("expected {:?} block, found {:?}", expect, b.header.block_type)));
+                return Err(Error::corrupt(
+                    path,
+                    offset,
+                    format!(
+                        "expected {:?} block, found {:?}",
+                        expect, b.header.block_type
+                    ),
+                ));
             }
             Ok(b)
         };
@@ -138,13 +174,20 @@ impl Reader {
         let (meta_index, _) = parse_root(&meta_block.data, trailer.meta_index_count as usize)
             .ok_or_else(|| Error::corrupt(path, meta_block.offset, "truncated meta index"))?;
         let fi_block = read(trailer.file_info_offset, &[BlockType::FileInfo])?;
-        let file_info = FileInfo::decode(&fi_block.data).map_err(|r| Error::corrupt(path, fi_block.offset, r))?;
+        let file_info = FileInfo::decode(&fi_block.data)
+            .map_err(|r| Error::corrupt(path, fi_block.offset, r))?;
         // Bloom metadata blocks follow the FileInfo block up to the trailer.
         let mut bloom = None;
         let mut delete_family_bloom = None;
         let mut next = fi_block.offset + fi_block.header.on_disk_size_with_header() as u64;
         while next < trailer_offset {
-            let b = read(next, &[BlockType::GeneralBloomMeta, BlockType::DeleteFamilyBloomMeta])?;
+            let b = read(
+                next,
+                &[
+                    BlockType::GeneralBloomMeta,
+                    BlockType::DeleteFamilyBloomMeta,
+                ],
+            )?;
             let meta = BloomMeta::parse(&b.data).map_err(|r| Error::corrupt(path, b.offset, r))?;
             if b.header.block_type == BlockType::GeneralBloomMeta {
                 bloom = Some(meta);
@@ -154,7 +197,9 @@ impl Reader {
             next = b.offset + b.header.on_disk_size_with_header() as u64;
         }
         let bloom_type = match file_info.get(keys::BLOOM_FILTER_TYPE) {
-            Some(name) => BloomType::parse(&String::from_utf8_lossy(name)).unwrap_or(BloomType::None),
+            Some(name) => {
+                BloomType::parse(&String::from_utf8_lossy(name)).unwrap_or(BloomType::None)
+            }
             None => BloomType::None,
         };
         if bloom_type == BloomType::None {
@@ -182,7 +227,11 @@ impl Reader {
             mvcc: file_info.get_i32(keys::KEY_VALUE_VERSION) == Some(1),
         };
         if format.tags && file_info.get_bool(keys::TAGS_COMPRESSED) == Some(true) {
-            return Err(Error::Unsupported { path: path.into(), offset: fi_block.offset, what: "compressed tags".into() });
+            return Err(Error::Unsupported {
+                path: path.into(),
+                offset: fi_block.offset,
+                what: "compressed tags".into(),
+            });
         }
         Ok(Arc::new(Reader {
             path: path.to_path_buf(),
@@ -301,12 +350,16 @@ impl Reader {
 
     /// Largest sequence id of the file's edits (`MAX_SEQ_ID_KEY`).
     pub fn max_seq_id(&self) -> Option<u64> {
-        self.file_info.get_i64(keys::MAX_SEQ_ID_KEY).map(|v| v as u64)
+        self.file_info
+            .get_i64(keys::MAX_SEQ_ID_KEY)
+            .map(|v| v as u64)
     }
 
     /// Whether a major compaction wrote this file.
     pub fn is_major_compaction(&self) -> bool {
-        self.file_info.get_bool(keys::MAJOR_COMPACTION_KEY).unwrap_or(false)
+        self.file_info
+            .get_bool(keys::MAJOR_COMPACTION_KEY)
+            .unwrap_or(false)
     }
 
     /// Bulk-load time, if the file was bulk loaded.
@@ -316,7 +369,9 @@ impl Reader {
 
     /// The (min, max) timestamps of the file's cells.
     pub fn time_range(&self) -> Option<(i64, i64)> {
-        self.file_info.get(keys::TIMERANGE).and_then(decode_time_range)
+        self.file_info
+            .get(keys::TIMERANGE)
+            .and_then(decode_time_range)
     }
 
     /// Whether data blocks' bytes are all inside the file (for `check`).
@@ -336,7 +391,13 @@ impl Reader {
                 return Ok(b);
             }
         }
-        let b = read_block(&self.path, &self.file, offset, self.framing, self.trailer_offset)?;
+        let b = read_block(
+            &self.path,
+            &self.file,
+            offset,
+            self.framing,
+            self.trailer_offset,
+        )?;
         self.stats.blocks_read.fetch_add(1, AtomicOrdering::Relaxed);
         if let Some(cache) = &self.cache {
             cache.insert((self.id, offset), b.clone());
@@ -347,7 +408,13 @@ impl Reader {
     /// Reads a block without caching it (for scans over inline blocks and checks).
     pub fn block_uncached(&self, offset: u64) -> Result<Block> {
         self.stats.blocks_read.fetch_add(1, AtomicOrdering::Relaxed);
-        read_block(&self.path, &self.file, offset, self.framing, self.trailer_offset)
+        read_block(
+            &self.path,
+            &self.file,
+            offset,
+            self.framing,
+            self.trailer_offset,
+        )
     }
 
     /// Offset of the data block that may hold `key` (descending the index levels).
@@ -365,9 +432,15 @@ impl Reader {
                 BlockType::IntermediateIndex
             };
             if b.header.block_type != want {
-                return Err(Error::corrupt(&self.path, offset, format!("expected {want:?} block, found {:?}", b.header.block_type)));
+                return Err(Error::corrupt(
+                    &self.path,
+                    offset,
+                    format!("expected {want:?} block, found {:?}", b.header.block_type),
+                ));
             }
-            let idx = NonRootIndex::parse(&b.data).ok_or_else(|| Error::corrupt(&self.path, offset, "malformed non-root index block"))?;
+            let idx = NonRootIndex::parse(&b.data).ok_or_else(|| {
+                Error::corrupt(&self.path, offset, "malformed non-root index block")
+            })?;
             if idx.is_empty() {
                 return Err(Error::corrupt(&self.path, offset, "empty index block"));
             }
@@ -384,13 +457,23 @@ impl Reader {
         }
         if let Some(m) = self.mid_key_meta {
             let b = self.block(m.leaf_offset)?;
-            let idx = NonRootIndex::parse(&b.data).ok_or_else(|| Error::corrupt(&self.path, m.leaf_offset, "malformed leaf index block"))?;
+            let idx = NonRootIndex::parse(&b.data).ok_or_else(|| {
+                Error::corrupt(&self.path, m.leaf_offset, "malformed leaf index block")
+            })?;
             if (m.entry as usize) < idx.len() {
                 return Ok(Some(idx.entry(m.entry as usize).2.to_vec()));
             }
-            return Err(Error::corrupt(&self.path, m.leaf_offset, "mid-key entry out of range"));
+            return Err(Error::corrupt(
+                &self.path,
+                m.leaf_offset,
+                "mid-key entry out of range",
+            ));
         }
-        Ok(Some(self.root_index[(self.root_index.len() - 1) / 2].key.to_vec()))
+        Ok(Some(
+            self.root_index[(self.root_index.len() - 1) / 2]
+                .key
+                .to_vec(),
+        ))
     }
 
     /// A scanner over this file (not yet positioned).
@@ -406,16 +489,26 @@ impl Reader {
 
     /// All cells in order, as owned cells.
     pub fn cells(self: &Arc<Self>) -> CellIter {
-        CellIter { scanner: self.scanner(), started: false, done: false }
+        CellIter {
+            scanner: self.scanner(),
+            started: false,
+            done: false,
+        }
     }
 
     /// Whether the general Bloom filter may contain `key` (true when there is no filter).
     fn bloom_may_contain(&self, meta: Option<&BloomMeta>, key: &[u8]) -> Result<bool> {
         let Some(meta) = meta else { return Ok(true) };
-        let Some(chunk) = meta.chunk_for(key) else { return Ok(false) };
+        let Some(chunk) = meta.chunk_for(key) else {
+            return Ok(false);
+        };
         let b = self.block(chunk.offset)?;
         if b.header.block_type != BlockType::BloomChunk {
-            return Err(Error::corrupt(&self.path, chunk.offset, format!("expected bloom chunk, found {:?}", b.header.block_type)));
+            return Err(Error::corrupt(
+                &self.path,
+                chunk.offset,
+                format!("expected bloom chunk, found {:?}", b.header.block_type),
+            ));
         }
         Ok(chunk_contains(&b.data, key, meta.hash_count))
     }
@@ -431,7 +524,9 @@ impl Reader {
     /// Whether `row:qualifier` may be in the file (ROWCOL blooms; ROW blooms check the row).
     pub fn may_contain_row_col(&self, row: &[u8], qualifier: &[u8]) -> Result<bool> {
         match self.bloom_type {
-            BloomType::RowCol => self.bloom_may_contain(self.bloom.as_ref(), &rowcol_key(row, qualifier)),
+            BloomType::RowCol => {
+                self.bloom_may_contain(self.bloom.as_ref(), &rowcol_key(row, qualifier))
+            }
             BloomType::Row => self.bloom_may_contain(self.bloom.as_ref(), row),
             BloomType::None => Ok(true),
         }
@@ -482,11 +577,27 @@ impl Scanner {
     fn load_data_block(&mut self, offset: u64) -> Result<bool> {
         let b = self.reader.block(offset)?;
         if !b.header.block_type.is_data() {
-            return Err(Error::corrupt(&self.reader.path, offset, format!("expected a data block, found {:?}", b.header.block_type)));
+            return Err(Error::corrupt(
+                &self.reader.path,
+                offset,
+                format!("expected a data block, found {:?}", b.header.block_type),
+            ));
         }
-        let expected = if self.reader.encoding == DataBlockEncoding::None { BlockType::Data } else { BlockType::EncodedData };
+        let expected = if self.reader.encoding == DataBlockEncoding::None {
+            BlockType::Data
+        } else {
+            BlockType::EncodedData
+        };
         if b.header.block_type != expected {
-            return Err(Error::corrupt(&self.reader.path, offset, format!("{:?} block in a file with encoding {}", b.header.block_type, self.reader.encoding.name())));
+            return Err(Error::corrupt(
+                &self.reader.path,
+                offset,
+                format!(
+                    "{:?} block in a file with encoding {}",
+                    b.header.block_type,
+                    self.reader.encoding.name()
+                ),
+            ));
         }
         self.next_offset = offset + b.header.on_disk_size_with_header() as u64;
         self.block_offset = Some(offset);
@@ -507,14 +618,23 @@ impl Scanner {
     fn next_block(&mut self) -> Result<bool> {
         let last = self.reader.trailer.last_data_block_offset;
         loop {
-            if self.block_offset.is_none() || self.next_offset > last || self.reader.trailer.entry_count == 0 {
+            if self.block_offset.is_none()
+                || self.next_offset > last
+                || self.reader.trailer.entry_count == 0
+            {
                 self.block_offset = None;
                 self.block = Bytes::new();
                 return Ok(false);
             }
             let offset = self.next_offset;
             // Skip inline (leaf index, bloom) blocks by their header alone.
-            let header = crate::block::read_header(&self.reader.path, self.reader.bytes(), offset, self.reader.framing(), self.reader.trailer_offset)?;
+            let header = crate::block::read_header(
+                &self.reader.path,
+                self.reader.bytes(),
+                offset,
+                self.reader.framing(),
+                self.reader.trailer_offset,
+            )?;
             if !header.block_type.is_data() {
                 self.next_offset = offset + header.on_disk_size_with_header() as u64;
                 continue;
@@ -544,10 +664,17 @@ impl Scanner {
             self.block_offset = None;
             return Ok(false);
         };
-        if self.block_offset != Some(offset) || !self.cursor.valid() || self.reader.comparator.compare_keys(self.cursor.key(&self.block), key) == Ordering::Greater {
-            if !self.load_data_block(offset)? && !self.next_block()? {
-                return Ok(false);
-            }
+        if (self.block_offset != Some(offset)
+            || !self.cursor.valid()
+            || self
+                .reader
+                .comparator
+                .compare_keys(self.cursor.key(&self.block), key)
+                == Ordering::Greater)
+            && !self.load_data_block(offset)?
+            && !self.next_block()?
+        {
+            return Ok(false);
         }
         let cmp = self.reader.comparator;
         loop {
@@ -572,6 +699,9 @@ impl Scanner {
     }
 
     /// Advances to the next cell; returns whether there is one.
+    ///
+    /// A lending cursor (the current cell borrows the scanner), hence not `Iterator`.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<bool> {
         if self.block_offset.is_none() {
             return Ok(false);
@@ -598,7 +728,11 @@ impl Iterator for CellIter {
         if self.done {
             return None;
         }
-        let step = if self.started { self.scanner.next() } else { self.scanner.seek_to_first() };
+        let step = if self.started {
+            self.scanner.next()
+        } else {
+            self.scanner.seek_to_first()
+        };
         self.started = true;
         match step {
             Ok(true) => self.scanner.current().map(|c| Ok(c.to_cell())),

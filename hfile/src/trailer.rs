@@ -112,7 +112,10 @@ impl Trailer {
         let major = (v & 0x00ff_ffff) as u8;
         let minor = (v >> 24) as u8;
         if (v & 0x00ff_ffff) > 255 || !(2..=3).contains(&major) {
-            return Err(format!("unsupported HFile version {} (minor {minor})", v & 0x00ff_ffff));
+            return Err(format!(
+                "unsupported HFile version {} (minor {minor})",
+                v & 0x00ff_ffff
+            ));
         }
         if minor > 3 {
             return Err(format!("unsupported HFile minor version {minor}"));
@@ -125,7 +128,10 @@ impl Trailer {
         let (major, minor) = Self::read_version(file)?;
         let size = Self::size_for(major);
         if file.len() < size {
-            return Err(format!("file of {} bytes is shorter than its {size}-byte trailer", file.len()));
+            return Err(format!(
+                "file of {} bytes is shorter than its {size}-byte trailer",
+                file.len()
+            ));
         }
         let t = &file[file.len() - size..];
         if &t[..8] != TRAILER_MAGIC {
@@ -133,7 +139,8 @@ impl Trailer {
         }
         let body = &t[8..size - 4];
         if major >= 3 || minor >= 2 {
-            let p = FileTrailerProto::decode_length_delimited(body).map_err(|e| format!("trailer protobuf: {e}"))?;
+            let p = FileTrailerProto::decode_length_delimited(body)
+                .map_err(|e| format!("trailer protobuf: {e}"))?;
             return Ok(Trailer {
                 major_version: major,
                 minor_version: minor,
@@ -147,7 +154,9 @@ impl Trailer {
                 num_data_index_levels: p.num_data_index_levels.unwrap_or(1),
                 first_data_block_offset: p.first_data_block_offset.unwrap_or(0),
                 last_data_block_offset: p.last_data_block_offset.unwrap_or(0),
-                comparator_class_name: p.comparator_class_name.unwrap_or_else(|| Comparator::Default.class_name().into()),
+                comparator_class_name: p
+                    .comparator_class_name
+                    .unwrap_or_else(|| Comparator::Default.class_name().into()),
                 compression_codec: p.compression_codec.unwrap_or(Compression::None.ordinal()),
                 encrypted: p.encryption_key.is_some_and(|k| !k.is_empty()),
             });
@@ -161,8 +170,13 @@ impl Trailer {
         let u32_at = |p: usize| -> Result<u32, String> {
             u32::try_from(i32_at(p)?).map_err(|_| "negative trailer field".to_string())
         };
-        let name_bytes = body.get(72..72 + 128).ok_or("truncated trailer comparator")?;
-        let name_end = name_bytes.iter().position(|&b| b == 0).unwrap_or(name_bytes.len());
+        let name_bytes = body
+            .get(72..72 + 128)
+            .ok_or("truncated trailer comparator")?;
+        let name_end = name_bytes
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(name_bytes.len());
         Ok(Trailer {
             major_version: major,
             minor_version: minor,

@@ -21,7 +21,11 @@ pub fn write_vlong(out: &mut Vec<u8>, value: i64) {
         len -= 1;
     }
     out.push(len as u8);
-    let bytes = if len < -120 { -(len + 120) } else { -(len + 112) };
+    let bytes = if len < -120 {
+        -(len + 120)
+    } else {
+        -(len + 112)
+    };
     for idx in (0..bytes).rev() {
         out.push((v >> (idx * 8)) as u8);
     }
@@ -44,7 +48,11 @@ pub fn read_vlong(buf: &[u8], pos: &mut usize) -> Option<i64> {
         return Some(first as i64);
     }
     let negative = first < -120;
-    let len = if negative { -119 - first as i32 } else { -111 - first as i32 } - 1;
+    let len = if negative {
+        -119 - first as i32
+    } else {
+        -111 - first as i32
+    } - 1;
     let len = len as usize;
     let bytes = buf.get(*pos..*pos + len)?;
     *pos += len;
@@ -125,7 +133,21 @@ mod tests {
 
     #[test]
     fn vlong_round_trips_and_matches_hadoop_sizes() {
-        for v in [0i64, 1, -1, 127, 128, -112, -113, 255, 256, 65535, 1 << 40, i64::MAX, i64::MIN] {
+        for v in [
+            0i64,
+            1,
+            -1,
+            127,
+            128,
+            -112,
+            -113,
+            255,
+            256,
+            65535,
+            1 << 40,
+            i64::MAX,
+            i64::MIN,
+        ] {
             let mut out = Vec::new();
             write_vlong(&mut out, v);
             assert_eq!(out.len(), vlong_size(v), "size of {v}");

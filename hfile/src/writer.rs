@@ -16,7 +16,9 @@ use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 
 use crate::block::{BlockFramer, BlockType, DEFAULT_BYTES_PER_CHECKSUM, HEADER_SIZE};
 use crate::bloom::{rowcol_key, BloomType, BloomWriter, ReadyChunk, DEFAULT_ERROR_RATE};
-use crate::cell::{key_to_string, make_key, CellType, CellView, Comparator, MAX_FAMILY_LENGTH, MAX_ROW_LENGTH};
+use crate::cell::{
+    key_to_string, make_key, CellType, CellView, Comparator, MAX_FAMILY_LENGTH, MAX_ROW_LENGTH,
+};
 use crate::checksum::ChecksumType;
 use crate::compression::Compression;
 use crate::encoding::{BlockEncoder, CellFormat, DataBlockEncoding};
@@ -209,7 +211,9 @@ impl Writer {
     pub fn create(path: impl AsRef<Path>, opts: WriterOptions) -> Result<Writer> {
         let path = path.as_ref().to_path_buf();
         if opts.block_size == 0 || opts.bytes_per_checksum == 0 || opts.index_chunk_size == 0 {
-            return Err(Error::InvalidArgument("block size, bytes per checksum and index chunk size must be positive".into()));
+            return Err(Error::InvalidArgument(
+                "block size, bytes per checksum and index chunk size must be positive".into(),
+            ));
         }
         let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
         let framer = BlockFramer {
@@ -217,12 +221,16 @@ impl Writer {
             checksum_type: opts.checksum_type,
             bytes_per_checksum: opts.bytes_per_checksum,
         };
-        let format = CellFormat { tags: true, mvcc: opts.include_mvcc };
+        let format = CellFormat {
+            tags: true,
+            mvcc: opts.include_mvcc,
+        };
         let pipeline = (opts.compress_threads > 1 && opts.compression != Compression::None)
             .then(|| Pipeline::new(opts.compress_threads, framer));
-        let bloom = (opts.bloom_type != BloomType::None).then(|| BloomWriter::new(opts.bloom_type, opts.bloom_error_rate));
-        let delete_family_bloom =
-            (opts.bloom_type != BloomType::None).then(|| BloomWriter::new(BloomType::Row, opts.bloom_error_rate));
+        let bloom = (opts.bloom_type != BloomType::None)
+            .then(|| BloomWriter::new(opts.bloom_type, opts.bloom_error_rate));
+        let delete_family_bloom = (opts.bloom_type != BloomType::None)
+            .then(|| BloomWriter::new(BloomType::Row, opts.bloom_error_rate));
         let mut encoder = BlockEncoder::new(opts.encoding, format);
         let mut block_buf = Vec::with_capacity(opts.block_size + opts.block_size / 4);
         encoder.start(&mut block_buf);
@@ -293,12 +301,14 @@ impl Writer {
 
     /// Sets `MAJOR_COMPACTION_KEY`.
     pub fn set_major_compaction(&mut self, major: bool) {
-        self.file_info.insert(keys::MAJOR_COMPACTION_KEY, vec![major as u8]);
+        self.file_info
+            .insert(keys::MAJOR_COMPACTION_KEY, vec![major as u8]);
     }
 
     /// Marks the file as bulk loaded at `time_ms` (`BULKLOAD_TIMESTAMP`).
     pub fn set_bulk_load_time(&mut self, time_ms: i64) {
-        self.file_info.insert(keys::BULKLOAD_TIME_KEY, time_ms.to_be_bytes().to_vec());
+        self.file_info
+            .insert(keys::BULKLOAD_TIME_KEY, time_ms.to_be_bytes().to_vec());
     }
 
     /// Adds an arbitrary FileInfo entry.
@@ -310,19 +320,34 @@ impl Writer {
     pub fn append<C: CellView + ?Sized>(&mut self, cell: &C) -> Result<()> {
         let row = cell.row();
         if row.len() > MAX_ROW_LENGTH {
-            return Err(Error::InvalidArgument(format!("row key of {} bytes exceeds {MAX_ROW_LENGTH}", row.len())));
+            return Err(Error::InvalidArgument(format!(
+                "row key of {} bytes exceeds {MAX_ROW_LENGTH}",
+                row.len()
+            )));
         }
         if cell.family().len() > MAX_FAMILY_LENGTH {
-            return Err(Error::InvalidArgument(format!("family of {} bytes exceeds {MAX_FAMILY_LENGTH}", cell.family().len())));
+            return Err(Error::InvalidArgument(format!(
+                "family of {} bytes exceeds {MAX_FAMILY_LENGTH}",
+                cell.family().len()
+            )));
         }
         if cell.tags().len() > u16::MAX as usize {
-            return Err(Error::InvalidArgument(format!("tags of {} bytes exceed 65535", cell.tags().len())));
+            return Err(Error::InvalidArgument(format!(
+                "tags of {} bytes exceed 65535",
+                cell.tags().len()
+            )));
         }
         let mut key = std::mem::take(&mut self.key_scratch);
         key.clear();
         cell.write_key(&mut key);
-        if self.entries > 0 && self.opts.comparator.compare_keys(&self.prev_key, &key) == std::cmp::Ordering::Greater {
-            let err = Error::OutOfOrder { prev: key_to_string(&self.prev_key), next: key_to_string(&key) };
+        if self.entries > 0
+            && self.opts.comparator.compare_keys(&self.prev_key, &key)
+                == std::cmp::Ordering::Greater
+        {
+            let err = Error::OutOfOrder {
+                prev: key_to_string(&self.prev_key),
+                next: key_to_string(&key),
+            };
             self.key_scratch = key;
             return Err(err);
         }
@@ -344,7 +369,9 @@ impl Writer {
         if type_code == CellType::Put.code() {
             self.earliest_put_ts = self.earliest_put_ts.min(ts);
         }
-        if type_code == CellType::DeleteFamily.code() || type_code == CellType::DeleteFamilyVersion.code() {
+        if type_code == CellType::DeleteFamily.code()
+            || type_code == CellType::DeleteFamilyVersion.code()
+        {
             self.delete_family_count += 1;
         }
         self.max_seq = self.max_seq.max(cell.seq_id());
@@ -394,7 +421,11 @@ impl Writer {
             return Ok(());
         }
         self.encoder.finish(&mut self.block_buf);
-        let block_type = if self.opts.encoding == DataBlockEncoding::None { BlockType::Data } else { BlockType::EncodedData };
+        let block_type = if self.opts.encoding == DataBlockEncoding::None {
+            BlockType::Data
+        } else {
+            BlockType::EncodedData
+        };
         let pending = PendingBlock {
             block_type,
             uncompressed_len: self.block_buf.len(),
@@ -404,7 +435,10 @@ impl Writer {
         self.prev_block_last_key.clear();
         self.prev_block_last_key.extend_from_slice(&self.prev_key);
         self.data_blocks += 1;
-        let raw = std::mem::replace(&mut self.block_buf, Vec::with_capacity(self.opts.block_size + self.opts.block_size / 4));
+        let raw = std::mem::replace(
+            &mut self.block_buf,
+            Vec::with_capacity(self.opts.block_size + self.opts.block_size / 4),
+        );
         self.encoder.start(&mut self.block_buf);
         match &mut self.pipeline {
             None => {
@@ -415,7 +449,8 @@ impl Writer {
                 let seq = p.next_submit;
                 p.next_submit += 1;
                 if let Some(tx) = &p.jobs {
-                    tx.send((seq, raw)).map_err(|_| Error::InvalidArgument("compression worker stopped".into()))?;
+                    tx.send((seq, raw))
+                        .map_err(|_| Error::InvalidArgument("compression worker stopped".into()))?;
                 }
                 self.queue.push_back(pending);
                 self.drain_pipeline(false)?;
@@ -428,13 +463,18 @@ impl Writer {
     /// (or for all of them when `all`).
     fn drain_pipeline(&mut self, all: bool) -> Result<()> {
         loop {
-            let Some(p) = &mut self.pipeline else { return Ok(()) };
+            let Some(p) = &mut self.pipeline else {
+                return Ok(());
+            };
             while let Ok((seq, data)) = p.results.try_recv() {
                 p.done.insert(seq, data);
             }
             if let Some(data) = p.done.remove(&p.next_write) {
                 p.next_write += 1;
-                let pending = self.queue.pop_front().ok_or_else(|| Error::InvalidArgument("pipeline out of sync".into()))?;
+                let pending = self
+                    .queue
+                    .pop_front()
+                    .ok_or_else(|| Error::InvalidArgument("pipeline out of sync".into()))?;
                 self.write_data_block(pending, &data)?;
                 continue;
             }
@@ -450,12 +490,28 @@ impl Writer {
         }
     }
 
-    fn write_block_bytes(&mut self, block_type: BlockType, uncompressed_len: usize, compressed: &[u8]) -> Result<(u64, u32)> {
+    fn write_block_bytes(
+        &mut self,
+        block_type: BlockType,
+        uncompressed_len: usize,
+        compressed: &[u8],
+    ) -> Result<(u64, u32)> {
         let offset = self.pos;
-        let prev = self.prev_offsets.insert(block_type.magic(), offset as i64).unwrap_or(-1);
+        let prev = self
+            .prev_offsets
+            .insert(block_type.magic(), offset as i64)
+            .unwrap_or(-1);
         self.frame_buf.clear();
-        self.framer.frame(block_type, uncompressed_len, compressed, prev, &mut self.frame_buf);
-        self.out.write_all(&self.frame_buf).map_err(|e| Error::io(&self.path, e))?;
+        self.framer.frame(
+            block_type,
+            uncompressed_len,
+            compressed,
+            prev,
+            &mut self.frame_buf,
+        );
+        self.out
+            .write_all(&self.frame_buf)
+            .map_err(|e| Error::io(&self.path, e))?;
         self.pos += self.frame_buf.len() as u64;
         self.total_uncompressed_bytes += (HEADER_SIZE + uncompressed_len) as u64;
         Ok((offset, self.frame_buf.len() as u32))
@@ -468,7 +524,8 @@ impl Writer {
     }
 
     fn write_data_block(&mut self, pending: PendingBlock, compressed: &[u8]) -> Result<()> {
-        let (offset, size) = self.write_block_bytes(pending.block_type, pending.uncompressed_len, compressed)?;
+        let (offset, size) =
+            self.write_block_bytes(pending.block_type, pending.uncompressed_len, compressed)?;
         self.first_data_block_offset.get_or_insert(offset);
         self.last_data_block_offset = offset;
         self.index.leaf.add(pending.index_key, offset, size, None);
@@ -486,11 +543,18 @@ impl Writer {
     fn write_leaf_index(&mut self) -> Result<()> {
         let mut raw = Vec::with_capacity(self.index.leaf.non_root_size());
         self.index.leaf.write_non_root(&mut raw);
-        let first = self.index.leaf.first_key().map(|k| k.to_vec()).unwrap_or_default();
+        let first = self
+            .index
+            .leaf
+            .first_key()
+            .map(|k| k.to_vec())
+            .unwrap_or_default();
         self.index.leaf.take();
         let (offset, size) = self.write_block(BlockType::LeafIndex, &raw)?;
         self.index.uncompressed_size += raw.len() as u64;
-        self.index.root.add(first, offset, size, Some(self.index.total_entries));
+        self.index
+            .root
+            .add(first, offset, size, Some(self.index.total_entries));
         self.index.levels = 2;
         Ok(())
     }
@@ -536,7 +600,10 @@ impl Writer {
             (BloomKind::General, BlockType::GeneralBloomMeta),
             (BloomKind::DeleteFamily, BlockType::DeleteFamilyBloomMeta),
         ] {
-            let meta = self.bloom_mut(kind).filter(|b| b.key_count() > 0).map(|b| b.meta_block());
+            let meta = self
+                .bloom_mut(kind)
+                .filter(|b| b.key_count() > 0)
+                .map(|b| b.meta_block());
             if let Some(meta) = meta {
                 self.write_block(block_type, &meta)?;
             }
@@ -559,9 +626,14 @@ impl Writer {
             encrypted: false,
         };
         let t = trailer.encode_v3();
-        self.out.write_all(&t).map_err(|e| Error::io(&self.path, e))?;
+        self.out
+            .write_all(&t)
+            .map_err(|e| Error::io(&self.path, e))?;
         self.pos += t.len() as u64;
-        let file = self.out.into_inner().map_err(|e| Error::io(&self.path, e.into_error()))?;
+        let file = self
+            .out
+            .into_inner()
+            .map_err(|e| Error::io(&self.path, e.into_error()))?;
         file.sync_all().map_err(|e| Error::io(&self.path, e))?;
         Ok(WriteSummary {
             path: self.path,
@@ -582,7 +654,9 @@ impl Writer {
             let leaf = std::mem::take(&mut self.index.leaf);
             self.index.root = leaf;
         }
-        let mid_key = (self.index.levels > 1).then(|| self.index.root.mid_key_metadata()).flatten();
+        let mid_key = (self.index.levels > 1)
+            .then(|| self.index.root.mid_key_metadata())
+            .flatten();
         while self.index.levels > 1
             && self.index.root.root_size() > self.opts.index_chunk_size
             && self.index.root.len() > MIN_INDEX_NUM_ENTRIES
@@ -594,7 +668,9 @@ impl Writer {
             let n = entries.len();
             for (i, (key, offset, size)) in entries.into_iter().enumerate() {
                 chunk.add(key, offset, size, None);
-                if (i >= MIN_INDEX_NUM_ENTRIES && chunk.root_size() >= self.opts.index_chunk_size) || i + 1 == n {
+                if (i >= MIN_INDEX_NUM_ENTRIES && chunk.root_size() >= self.opts.index_chunk_size)
+                    || i + 1 == n
+                {
                     let mut raw = Vec::with_capacity(chunk.non_root_size());
                     chunk.write_non_root(&mut raw);
                     let first = chunk.first_key().map(|k| k.to_vec()).unwrap_or_default();
@@ -623,29 +699,61 @@ impl Writer {
         if self.entries > 0 {
             fi.insert(keys::LASTKEY, self.prev_key.clone());
         }
-        fi.insert(keys::AVG_KEY_LEN, ((self.total_key_len / n) as i32).to_be_bytes().to_vec());
-        fi.insert(keys::AVG_VALUE_LEN, ((self.total_value_len / n) as i32).to_be_bytes().to_vec());
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
-        fi.insert(keys::CREATE_TIME_KEY, now.to_be_bytes().to_vec());
-        fi.insert(keys::MAX_TAGS_LEN, (self.max_tags_len as i32).to_be_bytes().to_vec());
+        fi.insert(
+            keys::AVG_KEY_LEN,
+            ((self.total_key_len / n) as i32).to_be_bytes().to_vec(),
+        );
+        fi.insert(
+            keys::AVG_VALUE_LEN,
+            ((self.total_value_len / n) as i32).to_be_bytes().to_vec(),
+        );
+        if fi.get(keys::CREATE_TIME_KEY).is_none() {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
+            fi.insert(keys::CREATE_TIME_KEY, now.to_be_bytes().to_vec());
+        }
+        fi.insert(
+            keys::MAX_TAGS_LEN,
+            (self.max_tags_len as i32).to_be_bytes().to_vec(),
+        );
         fi.insert(keys::TAGS_COMPRESSED, vec![0]);
         if self.opts.include_mvcc {
             fi.insert(keys::KEY_VALUE_VERSION, 1i32.to_be_bytes().to_vec());
-            fi.insert(keys::MAX_MEMSTORE_TS_KEY, (self.max_seq as i64).to_be_bytes().to_vec());
+            fi.insert(
+                keys::MAX_MEMSTORE_TS_KEY,
+                (self.max_seq as i64).to_be_bytes().to_vec(),
+            );
         }
         if self.opts.encoding != DataBlockEncoding::None {
-            fi.insert(keys::DATA_BLOCK_ENCODING, self.opts.encoding.name().as_bytes().to_vec());
+            fi.insert(
+                keys::DATA_BLOCK_ENCODING,
+                self.opts.encoding.name().as_bytes().to_vec(),
+            );
         }
         let max_seq = self.max_seq_id_override.unwrap_or(self.max_seq);
-        fi.insert(keys::MAX_SEQ_ID_KEY, (max_seq as i64).to_be_bytes().to_vec());
+        fi.insert(
+            keys::MAX_SEQ_ID_KEY,
+            (max_seq as i64).to_be_bytes().to_vec(),
+        );
         if fi.get(keys::MAJOR_COMPACTION_KEY).is_none() {
             fi.insert(keys::MAJOR_COMPACTION_KEY, vec![0]);
         }
         fi.insert(keys::TIMERANGE, encode_time_range(self.min_ts, self.max_ts));
-        fi.insert(keys::EARLIEST_PUT_TS, self.earliest_put_ts.to_be_bytes().to_vec());
-        fi.insert(keys::DELETE_FAMILY_COUNT, self.delete_family_count.to_be_bytes().to_vec());
+        fi.insert(
+            keys::EARLIEST_PUT_TS,
+            self.earliest_put_ts.to_be_bytes().to_vec(),
+        );
+        fi.insert(
+            keys::DELETE_FAMILY_COUNT,
+            self.delete_family_count.to_be_bytes().to_vec(),
+        );
         if let Some(b) = self.bloom.as_ref().filter(|b| b.key_count() > 0) {
-            fi.insert(keys::BLOOM_FILTER_TYPE, self.opts.bloom_type.name().as_bytes().to_vec());
+            fi.insert(
+                keys::BLOOM_FILTER_TYPE,
+                self.opts.bloom_type.name().as_bytes().to_vec(),
+            );
             fi.insert(keys::LAST_BLOOM_KEY, b.last_key().to_vec());
         }
     }
@@ -670,7 +778,13 @@ pub fn midpoint_key(left: &[u8], right: &[u8]) -> Option<Vec<u8>> {
     }
     if l.family() == r.family() && l.qualifier() < r.qualifier() {
         let mid = min_midpoint(l.qualifier(), r.qualifier());
-        return Some(make_key(r.row(), r.family(), &mid, latest, CellType::Maximum));
+        return Some(make_key(
+            r.row(),
+            r.family(),
+            &mid,
+            latest,
+            CellType::Maximum,
+        ));
     }
     None
 }

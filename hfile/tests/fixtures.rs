@@ -75,7 +75,12 @@ fn every_fixture_file_reads_and_counts_746_cells() {
         assert_eq!(cells.len() as u64, r.entry_count());
         // Cells come out in the file's comparator order.
         for w in cells.windows(2) {
-            assert_ne!(r.comparator().compare_cells(&w[0], &w[1]), std::cmp::Ordering::Greater, "{}", f.display());
+            assert_ne!(
+                r.comparator().compare_cells(&w[0], &w[1]),
+                std::cmp::Ordering::Greater,
+                "{}",
+                f.display()
+            );
         }
         total += cells.len();
     }
@@ -84,13 +89,17 @@ fn every_fixture_file_reads_and_counts_746_cells() {
 
 #[test]
 fn first_and_last_rows_of_a_test_table_region() {
-    let f = fixture_root().join("TestTable/8e60cd292ac4c8a359cea5ea6b43f7fa/f1/b6f69a2e76d34506930be125a0ce202c");
+    let f = fixture_root()
+        .join("TestTable/8e60cd292ac4c8a359cea5ea6b43f7fa/f1/b6f69a2e76d34506930be125a0ce202c");
     let r = Reader::open(&f, None).unwrap();
     let cells: Vec<_> = r.cells().collect::<Result<_, _>>().unwrap();
     assert_eq!(cells.len(), 66);
     assert_eq!(cells.first().unwrap().row(), b"row4");
     assert_eq!(cells.last().unwrap().row(), b"row99");
-    assert_eq!(r.last_key().map(|k| hfile::cell::key_to_string(k)), Some("row99/f1:c1/1344395649849/Put".to_string()));
+    assert_eq!(
+        r.last_key().map(|k| hfile::cell::key_to_string(k)),
+        Some("row99/f1:c1/1344395649849/Put".to_string())
+    );
     assert_eq!(r.max_seq_id(), Some(111));
     // Point lookups by seek.
     let got = r.get_row(b"row57").unwrap();
