@@ -192,7 +192,13 @@ mod tests {
     #[test]
     fn round_trip_and_truncation() {
         let mut e = Encoder::new();
-        e.u8(7).u32(9).u64(11).i64(-3).bytes(b"abc").str("xy").bool(true);
+        e.u8(7)
+            .u32(9)
+            .u64(11)
+            .i64(-3)
+            .bytes(b"abc")
+            .str("xy")
+            .bool(true);
         let buf = e.finish();
         let mut d = Decoder::new(&buf, "t");
         assert_eq!(d.u8().ok(), Some(7));

@@ -60,21 +60,8 @@ pub enum Error {
     #[error("region {0} is not serving")]
     RegionNotServing(String),
     /// A bulk-loaded file's key range does not fit inside the region it was offered to.
-    #[error("bulk load file {file} (rows {first_row}..={last_row}) straddles region {region} [{start}, {end})")]
-    BulkLoadOutOfRange {
-        /// The offending file.
-        file: PathBuf,
-        /// The region's name.
-        region: String,
-        /// The region's start key (printable).
-        start: String,
-        /// The region's end key (printable, empty = end of table).
-        end: String,
-        /// The file's first row (printable).
-        first_row: String,
-        /// The file's last row (printable).
-        last_row: String,
-    },
+    #[error("{0}")]
+    BulkLoadOutOfRange(Box<OutOfRange>),
     /// A bulk-loaded file belongs to a different column family than the one it was offered as.
     #[error("bulk load file {file} holds family '{found}', expected '{expected}'")]
     BulkLoadWrongFamily {
@@ -94,6 +81,38 @@ pub enum Error {
     /// An operation did not complete in time (e.g. a region stayed offline too long).
     #[error("timed out: {0}")]
     Timeout(String),
+}
+
+/// Details of [`Error::BulkLoadOutOfRange`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutOfRange {
+    /// The offending file.
+    pub file: PathBuf,
+    /// The region's name.
+    pub region: String,
+    /// The region's start key (printable).
+    pub start: String,
+    /// The region's end key (printable, empty = end of table).
+    pub end: String,
+    /// The file's first row (printable).
+    pub first_row: String,
+    /// The file's last row (printable).
+    pub last_row: String,
+}
+
+impl std::fmt::Display for OutOfRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "bulk load file {} (rows {}..={}) straddles region {} [{}, {})",
+            self.file.display(),
+            self.first_row,
+            self.last_row,
+            self.region,
+            self.start,
+            self.end
+        )
+    }
 }
 
 impl Error {

@@ -9,7 +9,7 @@ use std::ops::Bound;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 
 use crossbeam_skiplist::SkipSet;
-use hfile::{Cell, CellView, Comparator};
+use hfile::{Cell, Comparator};
 
 /// A cell ordered the way the engine merges cells: HBase cell order, then sequence id
 /// descending (the newest write of an identical key first).
@@ -72,8 +72,10 @@ impl MemStore {
     pub fn add(&self, cell: Cell) -> usize {
         let sz = cell_heap_size(&cell);
         self.max_seq.fetch_max(cell.seq_id, AtomicOrdering::AcqRel);
-        self.min_ts.fetch_min(cell.timestamp, AtomicOrdering::AcqRel);
-        self.max_ts.fetch_max(cell.timestamp, AtomicOrdering::AcqRel);
+        self.min_ts
+            .fetch_min(cell.timestamp, AtomicOrdering::AcqRel);
+        self.max_ts
+            .fetch_max(cell.timestamp, AtomicOrdering::AcqRel);
         self.cells.insert(MemCell(cell));
         self.size.fetch_add(sz, AtomicOrdering::AcqRel);
         sz

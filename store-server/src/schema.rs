@@ -273,9 +273,9 @@ impl FamilyDescriptor {
                 "BLOCKSIZE must be at least 512".into(),
             ));
         }
-        if self.data_block_encoding != "NONE" {
+        if hfile::DataBlockEncoding::parse(&self.data_block_encoding).is_none() {
             return Err(Error::InvalidArgument(format!(
-                "DATA_BLOCK_ENCODING {} is not supported yet (NONE)",
+                "DATA_BLOCK_ENCODING {} is not supported (NONE, FAST_DIFF)",
                 self.data_block_encoding
             )));
         }
@@ -466,7 +466,11 @@ impl TableDescriptor {
         let mut d = Decoder::new(buf, what);
         let version = d.u8()?;
         if version != 1 {
-            return Err(Error::corrupt(what, 0, format!("unknown table descriptor version {version}")));
+            return Err(Error::corrupt(
+                what,
+                0,
+                format!("unknown table descriptor version {version}"),
+            ));
         }
         let namespace = d.str()?;
         let name = d.str()?;
@@ -540,7 +544,8 @@ impl RegionInfo {
 
     /// True if `row` falls in `[start_key, end_key)`.
     pub fn contains_row(&self, row: &[u8]) -> bool {
-        row >= self.start_key.as_slice() && (self.end_key.is_empty() || row < self.end_key.as_slice())
+        row >= self.start_key.as_slice()
+            && (self.end_key.is_empty() || row < self.end_key.as_slice())
     }
 
     /// Encodes for the catalog and `.regioninfo`.
@@ -562,7 +567,11 @@ impl RegionInfo {
         let mut d = Decoder::new(buf, what);
         let version = d.u8()?;
         if version != 1 {
-            return Err(Error::corrupt(what, 0, format!("unknown region info version {version}")));
+            return Err(Error::corrupt(
+                what,
+                0,
+                format!("unknown region info version {version}"),
+            ));
         }
         let namespace = d.str()?;
         let name = d.str()?;
@@ -591,7 +600,13 @@ mod tests {
     fn table_names() {
         let t = TableName::parse("ns:t1").ok();
         assert_eq!(t.as_ref().map(|t| t.namespace.as_str()), Some("ns"));
-        assert_eq!(TableName::parse("t1").map(|t| t.to_string()).ok().as_deref(), Some("t1"));
+        assert_eq!(
+            TableName::parse("t1")
+                .map(|t| t.to_string())
+                .ok()
+                .as_deref(),
+            Some("t1")
+        );
         assert!(TableName::parse("bad name").is_err());
         assert!(TableName::parse("").is_err());
         assert!(TableName::parse(":x").is_err());
@@ -599,8 +614,9 @@ mod tests {
 
     #[test]
     fn family_spec_and_round_trip() {
-        let f = FamilyDescriptor::parse_spec("cf:VERSIONS=3,TTL=60,COMPRESSION=gz,BLOOMFILTER=ROWCOL")
-            .ok();
+        let f =
+            FamilyDescriptor::parse_spec("cf:VERSIONS=3,TTL=60,COMPRESSION=gz,BLOOMFILTER=ROWCOL")
+                .ok();
         let f = match f {
             Some(f) => f,
             None => panic!("spec did not parse"),
@@ -612,7 +628,12 @@ mod tests {
         assert!(FamilyDescriptor::parse_spec("cf:VERSIONS=x").is_err());
         assert!(FamilyDescriptor::parse_spec("cf:NOPE=1").is_err());
 
-        let mut td = TableDescriptor::new(TableName::parse("a:b").map_err(|e| e.to_string()).unwrap_or_else(|e| panic!("{e}")), vec![f, FamilyDescriptor::new("z")]);
+        let mut td = TableDescriptor::new(
+            TableName::parse("a:b")
+                .map_err(|e| e.to_string())
+                .unwrap_or_else(|e| panic!("{e}")),
+            vec![f, FamilyDescriptor::new("z")],
+        );
         td.durability = Durability::Async;
         td.enabled = false;
         let back = TableDescriptor::decode(&td.encode(), "x").ok();

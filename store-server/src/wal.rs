@@ -166,7 +166,10 @@ pub fn read_file(path: &Path) -> Result<(Vec<WalEntry>, Option<WalDamage>)> {
     while pos < buf.len() {
         let left = buf.len() - pos;
         if left < RECORD_HEADER {
-            return Ok((entries, Some(damage(pos, format!("torn record header ({left} bytes)")))));
+            return Ok((
+                entries,
+                Some(damage(pos, format!("torn record header ({left} bytes)"))),
+            ));
         }
         let len = u32::from_be_bytes([buf[pos], buf[pos + 1], buf[pos + 2], buf[pos + 3]]);
         let crc = u32::from_be_bytes([buf[pos + 4], buf[pos + 5], buf[pos + 6], buf[pos + 7]]);
@@ -195,7 +198,12 @@ pub fn read_file(path: &Path) -> Result<(Vec<WalEntry>, Option<WalDamage>)> {
         }
         match WalEntry::decode(payload, &what, (pos + RECORD_HEADER) as u64) {
             Ok(e) => entries.push(e),
-            Err(e) => return Ok((entries, Some(damage(pos, format!("undecodable record: {e}"))))),
+            Err(e) => {
+                return Ok((
+                    entries,
+                    Some(damage(pos, format!("undecodable record: {e}"))),
+                ))
+            }
         }
         pos += RECORD_HEADER + len as usize;
     }
@@ -462,7 +470,9 @@ impl Wal {
         }
         let data = std::mem::take(&mut g.buf);
         if !data.is_empty() {
-            (&*g.file).write_all(&data).map_err(|e| Error::io(&g.path, e))?;
+            (&*g.file)
+                .write_all(&data)
+                .map_err(|e| Error::io(&g.path, e))?;
         }
         g.file.sync_data().map_err(|e| Error::io(&g.path, e))?;
         self.fsyncs.fetch_add(1, Ordering::Relaxed);
@@ -591,7 +601,12 @@ mod tests {
     #[test]
     fn append_sync_read_back() -> Result<()> {
         let d = tempfile::tempdir().map_err(|e| Error::io("tmp", e))?;
-        let wal = Wal::create(&d.path().join("w"), &d.path().join("old"), 1 << 20, Duration::from_millis(50))?;
+        let wal = Wal::create(
+            &d.path().join("w"),
+            &d.path().join("old"),
+            1 << 20,
+            Duration::from_millis(50),
+        )?;
         for i in 0..10 {
             let t = wal.append(&entry("r1", i + 1, &format!("row{i}")))?;
             wal.sync(t)?;
@@ -608,14 +623,22 @@ mod tests {
         });
         assert!(wal.stats().fsyncs >= 1);
         wal.close()?;
-        assert!(matches!(wal.append(&entry("r1", 99, "x")), Err(Error::Closed)));
+        assert!(matches!(
+            wal.append(&entry("r1", 99, "x")),
+            Err(Error::Closed)
+        ));
         Ok(())
     }
 
     #[test]
     fn torn_and_corrupt_tails_are_cut() -> Result<()> {
         let d = tempfile::tempdir().map_err(|e| Error::io("tmp", e))?;
-        let wal = Wal::create(&d.path().join("w"), &d.path().join("old"), 1 << 20, Duration::from_millis(50))?;
+        let wal = Wal::create(
+            &d.path().join("w"),
+            &d.path().join("old"),
+            1 << 20,
+            Duration::from_millis(50),
+        )?;
         for i in 0..5 {
             let t = wal.append(&entry("r1", i + 1, "row"))?;
             wal.sync(t)?;
@@ -630,7 +653,9 @@ mod tests {
         assert_eq!(entries.len(), 4);
         let damage = damage.ok_or_else(|| Error::InvalidArgument("no damage".into()))?;
         assert!(damage.reason.contains("exceeds"), "{}", damage.reason);
-        let cut_len = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
+        let cut_len = std::fs::metadata(&path)
+            .map_err(|e| Error::io(&path, e))?
+            .len();
         assert_eq!(cut_len, damage.offset);
         // Re-reading after the cut is clean.
         let (entries, damage) = read_file(&path)?;
@@ -643,14 +668,21 @@ mod tests {
         std::fs::write(&path, &flipped).map_err(|e| Error::io(&path, e))?;
         let (entries, damage) = recover_file(&path)?;
         assert_eq!(entries.len(), 4);
-        assert!(damage.map(|d| d.reason.contains("checksum")).unwrap_or(false));
+        assert!(damage
+            .map(|d| d.reason.contains("checksum"))
+            .unwrap_or(false));
         Ok(())
     }
 
     #[test]
     fn group_commit_shares_fsyncs_and_rolls_archive() -> Result<()> {
         let d = tempfile::tempdir().map_err(|e| Error::io("tmp", e))?;
-        let wal = Wal::create(&d.path().join("w"), &d.path().join("old"), 4096, Duration::from_secs(60))?;
+        let wal = Wal::create(
+            &d.path().join("w"),
+            &d.path().join("old"),
+            4096,
+            Duration::from_secs(60),
+        )?;
         std::thread::scope(|s| {
             for t in 0..8 {
                 let wal = &wal;
@@ -666,7 +698,12 @@ mod tests {
         });
         let st = wal.stats();
         assert_eq!(st.appends, 400);
-        assert!(st.fsyncs <= 400 + st.rolls, "fsyncs {} rolls {}", st.fsyncs, st.rolls);
+        assert!(
+            st.fsyncs <= 400 + st.rolls,
+            "fsyncs {} rolls {}",
+            st.fsyncs,
+            st.rolls
+        );
         assert!(st.rolls >= 1, "4 KiB roll size must have rolled");
         // Nothing flushed yet: nothing archivable.
         assert_eq!(wal.archive_flushed(&|_| Some(0))?, 0);

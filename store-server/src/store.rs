@@ -1,0 +1,253 @@
+//! A store: one column family of one region — an active memstore, at most one snapshot
+//! being flushed, and the store files, swapped atomically so readers never block.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hfile::BlockCache;
+use parking_lot::RwLock;
+
+use crate::cursor::{CellCursor, MemCursor};
+use crate::error::{Error, Result};
+use crate::memstore::MemStore;
+use crate::schema::FamilyDescriptor;
+use crate::storefile::{write_store_file, FileMeta, StoreFile};
+
+/// The mutable part of a store, replaced as a whole under a short write lock.
+#[derive(Clone, Debug)]
+pub struct StoreState {
+    /// Memstore taking writes.
+    pub active: Arc<MemStore>,
+    /// Memstore being flushed, if any.
+    pub snapshot: Option<Arc<MemStore>>,
+    /// Store files, oldest (lowest sequence id) first.
+    pub files: Vec<Arc<StoreFile>>,
+}
+
+/// One column family of one region.
+pub struct Store {
+    family: FamilyDescriptor,
+    dir: PathBuf,
+    tmp_dir: PathBuf,
+    cache: Option<Arc<BlockCache>>,
+    state: RwLock<StoreState>,
+}
+
+fn sort_files(files: &mut [Arc<StoreFile>]) {
+    files.sort_by(|a, b| {
+        a.seq_id()
+            .cmp(&b.seq_id())
+            .then_with(|| a.name().cmp(b.name()))
+    });
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("dir", &self.dir).finish()
+    }
+}
+
+impl Store {
+    /// Opens the store in `dir` (the family directory), loading every store file. Files
+    /// that a later compaction output replaced are deleted (finishing an interrupted
+    /// compaction); leftovers in `tmp_dir` are ignored.
+    pub fn open(
+        dir: &Path,
+        tmp_dir: &Path,
+        family: FamilyDescriptor,
+        cache: Option<Arc<BlockCache>>,
+    ) -> Result<Store> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let mut files = Vec::new();
+        for ent in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+            let ent = ent.map_err(|e| Error::io(dir, e))?;
+            let name = ent.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || !ent.path().is_file() {
+                continue;
+            }
+            files.push(StoreFile::open(&ent.path(), cache.clone())?);
+        }
+        let replaced: std::collections::HashSet<String> = files
+            .iter()
+            .flat_map(|f| f.compacted_from().iter().cloned())
+            .collect();
+        let mut kept = Vec::new();
+        for f in files {
+            if replaced.contains(f.name()) {
+                tracing::info!("removing {} (replaced by a compaction)", f.path().display());
+                std::fs::remove_file(f.path()).map_err(|e| Error::io(f.path(), e))?;
+            } else {
+                kept.push(f);
+            }
+        }
+        sort_files(&mut kept);
+        Ok(Store {
+            family,
+            dir: dir.to_path_buf(),
+            tmp_dir: tmp_dir.to_path_buf(),
+            cache,
+            state: RwLock::new(StoreState {
+                active: Arc::new(MemStore::new()),
+                snapshot: None,
+                files: kept,
+            }),
+        })
+    }
+
+    /// The family descriptor.
+    pub fn family(&self) -> &FamilyDescriptor {
+        &self.family
+    }
+
+    /// The family directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The region's temporary directory (for files being written).
+    pub fn tmp_dir(&self) -> &Path {
+        &self.tmp_dir
+    }
+
+    /// The shared block cache.
+    pub fn cache(&self) -> Option<Arc<BlockCache>> {
+        self.cache.clone()
+    }
+
+    /// A consistent copy of the current state (cheap: Arcs only).
+    pub fn state(&self) -> StoreState {
+        self.state.read().clone()
+    }
+
+    /// Adds a cell to the active memstore; returns the bytes added.
+    pub fn add(&self, cell: hfile::Cell) -> usize {
+        let active = self.state.read().active.clone();
+        active.add(cell)
+    }
+
+    /// Bytes in the active memstore and snapshot.
+    pub fn memstore_size(&self) -> usize {
+        let s = self.state.read();
+        s.active.size() + s.snapshot.as_ref().map(|m| m.size()).unwrap_or(0)
+    }
+
+    /// Highest sequence id persisted in a store file (replay starts above it).
+    pub fn max_file_seq_id(&self) -> u64 {
+        self.state
+            .read()
+            .files
+            .iter()
+            .map(|f| f.seq_id())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Total size of the store files.
+    pub fn files_size(&self) -> u64 {
+        self.state.read().files.iter().map(|f| f.size()).sum()
+    }
+
+    /// Moves the active memstore to the snapshot slot (unless a previous snapshot is still
+    /// waiting to be flushed, which is then returned again). Call with region updates
+    /// blocked.
+    pub fn snapshot(&self) -> Option<Arc<MemStore>> {
+        let mut s = self.state.write();
+        if let Some(snap) = &s.snapshot {
+            return Some(snap.clone());
+        }
+        if s.active.is_empty() {
+            return None;
+        }
+        let snap = std::mem::replace(&mut s.active, Arc::new(MemStore::new()));
+        s.snapshot = Some(snap.clone());
+        Some(snap)
+    }
+
+    /// Writes a snapshot to a new store file tagged with `flush_seq` and swaps it in.
+    /// Returns the bytes freed from memory.
+    pub fn flush_snapshot(&self, snap: &Arc<MemStore>, flush_seq: u64) -> Result<usize> {
+        let mut cells = snap.iter().map(Ok);
+        let file = write_store_file(
+            &self.tmp_dir,
+            &self.dir,
+            None,
+            &self.family,
+            &mut cells,
+            &FileMeta {
+                max_seq_id: flush_seq,
+                major: false,
+                compacted_from: Vec::new(),
+            },
+            self.cache.clone(),
+        )?;
+        let mut s = self.state.write();
+        if let Some(f) = file {
+            s.files.push(f);
+            sort_files(&mut s.files);
+        }
+        if s.snapshot
+            .as_ref()
+            .map(|x| Arc::ptr_eq(x, snap))
+            .unwrap_or(false)
+        {
+            s.snapshot = None;
+        }
+        Ok(snap.size())
+    }
+
+    /// Cursors over everything a reader at `read_point` may see, limited to files that may
+    /// hold rows in `[lo, hi]`; for a single-row read (`lo == hi`) the Bloom filter skips
+    /// files too.
+    pub fn cursors(
+        &self,
+        read_point: u64,
+        lo: &[u8],
+        hi: Option<&[u8]>,
+    ) -> Result<Vec<Box<dyn CellCursor>>> {
+        let st = self.state();
+        let mut out: Vec<Box<dyn CellCursor>> = Vec::new();
+        out.push(Box::new(MemCursor::new(st.active.clone(), read_point)));
+        if let Some(s) = &st.snapshot {
+            out.push(Box::new(MemCursor::new(s.clone(), read_point)));
+        }
+        let single = hi.filter(|h| *h == lo);
+        for f in st.files.iter().rev() {
+            if !f.overlaps_rows(lo, hi) {
+                continue;
+            }
+            if let Some(row) = single {
+                if !f.reader().may_contain_row(row)? {
+                    continue;
+                }
+            }
+            out.push(Box::new(f.cursor()));
+        }
+        Ok(out)
+    }
+
+    /// Replaces `old` files with `new` (a compaction result) atomically for readers, then
+    /// deletes the old files from disk.
+    pub fn replace_files(&self, old: &[Arc<StoreFile>], new: Vec<Arc<StoreFile>>) -> Result<()> {
+        {
+            let mut s = self.state.write();
+            s.files.retain(|f| !old.iter().any(|o| Arc::ptr_eq(o, f)));
+            s.files.extend(new);
+            sort_files(&mut s.files);
+        }
+        for f in old {
+            match std::fs::remove_file(f.path()) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(f.path(), e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds files (bulk load) atomically for readers.
+    pub fn add_files(&self, new: Vec<Arc<StoreFile>>) {
+        let mut s = self.state.write();
+        s.files.extend(new);
+        sort_files(&mut s.files);
+    }
+}

@@ -1,0 +1,388 @@
+//! Store files: immutable HFiles of one family of one region, plus the cursor the read path
+//! uses over them and the helper that writes new ones (flush, compaction, split).
+//!
+//! Metadata travels inside the file as HBase does: max sequence id, major-compaction flag,
+//! bulk-load time and time range in FileInfo. Basalt adds `BASALT_COMPACTED_FROM` (names of
+//! the files a compaction replaced, so a crash between writing the output and deleting the
+//! inputs is repaired on open). A bulk-loaded file carries its assigned sequence id in its
+//! name (`<name>_SeqId_<n>_`), like HBase.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use hfile::{BlockCache, Cell, CellRef, CellView, Reader, Scanner, WriterOptions};
+
+use crate::cursor::CellCursor;
+use crate::error::{Error, Result};
+use crate::schema::{BloomType, Compression, FamilyDescriptor};
+
+/// FileInfo key listing the files a compaction output replaced (newline separated).
+pub const COMPACTED_FROM_KEY: &[u8] = b"BASALT_COMPACTED_FROM";
+
+/// One open store file.
+pub struct StoreFile {
+    path: PathBuf,
+    name: String,
+    reader: Arc<Reader>,
+    seq_id: u64,
+    bulk: bool,
+    first_row: Vec<u8>,
+    last_row: Vec<u8>,
+    compacted_from: Vec<String>,
+}
+
+impl std::fmt::Debug for StoreFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreFile")
+            .field("path", &self.path)
+            .field("seq_id", &self.seq_id)
+            .field("entries", &self.reader.entry_count())
+            .finish()
+    }
+}
+
+/// Parses the sequence id out of a bulk-loaded file name (`..._SeqId_<n>_`).
+pub fn bulk_seq_from_name(name: &str) -> Option<u64> {
+    let i = name.find("_SeqId_")?;
+    let rest = &name[i + 7..];
+    let end = rest.find('_')?;
+    rest[..end].parse().ok()
+}
+
+fn row_of_key(key: &[u8], path: &Path) -> Result<Vec<u8>> {
+    CellRef::new(key, &[], &[], 0)
+        .map(|c| c.row().to_vec())
+        .ok_or_else(|| Error::corrupt(path.display().to_string(), 0, "malformed first/last key"))
+}
+
+impl StoreFile {
+    /// Opens a store file, sharing the server's block cache.
+    pub fn open(path: &Path, cache: Option<Arc<BlockCache>>) -> Result<Arc<StoreFile>> {
+        let reader = Reader::open(path, cache)?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let name_seq = bulk_seq_from_name(&name);
+        let seq_id = name_seq.or(reader.max_seq_id()).unwrap_or(0);
+        let first_row = match reader.first_key() {
+            Some(k) => row_of_key(k, path)?,
+            None => Vec::new(),
+        };
+        let last_row = match reader.last_key() {
+            Some(k) => row_of_key(k, path)?,
+            None => Vec::new(),
+        };
+        let compacted_from = reader
+            .file_info()
+            .get(COMPACTED_FROM_KEY)
+            .map(|v| {
+                String::from_utf8_lossy(v)
+                    .split('\n')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Arc::new(StoreFile {
+            path: path.to_path_buf(),
+            name,
+            reader,
+            seq_id,
+            bulk: name_seq.is_some(),
+            first_row,
+            last_row,
+            compacted_from,
+        }))
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file's name inside its family directory.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The HFile reader.
+    pub fn reader(&self) -> &Arc<Reader> {
+        &self.reader
+    }
+
+    /// The sequence id of the file: its max sequence id, or the id assigned at bulk load.
+    pub fn seq_id(&self) -> u64 {
+        self.seq_id
+    }
+
+    /// True for a bulk-loaded file.
+    pub fn is_bulk(&self) -> bool {
+        self.bulk
+    }
+
+    /// Size on disk in bytes.
+    pub fn size(&self) -> u64 {
+        self.reader.file_size()
+    }
+
+    /// Number of cells.
+    pub fn entries(&self) -> u64 {
+        self.reader.entry_count()
+    }
+
+    /// First row (empty if the file has no cells).
+    pub fn first_row(&self) -> &[u8] {
+        &self.first_row
+    }
+
+    /// Last row.
+    pub fn last_row(&self) -> &[u8] {
+        &self.last_row
+    }
+
+    /// Names of the files this one replaced in a compaction.
+    pub fn compacted_from(&self) -> &[String] {
+        &self.compacted_from
+    }
+
+    /// True if the file may hold cells of rows in `[lo, hi]` (`hi` = `None` unbounded).
+    pub fn overlaps_rows(&self, lo: &[u8], hi: Option<&[u8]>) -> bool {
+        if self.entries() == 0 {
+            return false;
+        }
+        self.last_row.as_slice() >= lo && hi.map(|h| self.first_row.as_slice() <= h).unwrap_or(true)
+    }
+
+    /// A cursor over the file; cells with no sequence id (and every cell of a bulk-loaded
+    /// file) get the file's sequence id.
+    pub fn cursor(&self) -> FileCursor {
+        FileCursor {
+            scanner: self.reader.scanner(),
+            cur: None,
+            file_seq: self.seq_id,
+            force_seq: self.bulk,
+        }
+    }
+}
+
+/// A [`CellCursor`] over one store file.
+pub struct FileCursor {
+    scanner: Scanner,
+    cur: Option<Cell>,
+    file_seq: u64,
+    force_seq: bool,
+}
+
+impl FileCursor {
+    fn load(&mut self) {
+        self.cur = self.scanner.current().map(|c| {
+            let mut cell = c.to_cell();
+            if self.force_seq || cell.seq_id == 0 {
+                cell.seq_id = self.file_seq;
+            }
+            cell
+        });
+    }
+}
+
+impl CellCursor for FileCursor {
+    fn peek(&self) -> Option<&Cell> {
+        self.cur.as_ref()
+    }
+
+    fn advance(&mut self) -> Result<()> {
+        if self.cur.is_some() {
+            if self.scanner.next()? {
+                self.load();
+            } else {
+                self.cur = None;
+            }
+        }
+        Ok(())
+    }
+
+    fn seek(&mut self, probe: &Cell) -> Result<()> {
+        if self.scanner.seek(&probe.key_bytes())? {
+            self.load();
+        } else {
+            self.cur = None;
+        }
+        Ok(())
+    }
+}
+
+static FILE_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A fresh, unique 32-hex-digit store file name (like HBase's UUID names).
+pub fn new_file_name() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let n = FILE_COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{nanos:016x}{:08x}{:08x}", std::process::id(), n as u32)
+}
+
+/// HFile writer options for a family.
+pub fn writer_options(family: &FamilyDescriptor) -> WriterOptions {
+    WriterOptions {
+        block_size: family.block_size as usize,
+        compression: match family.compression {
+            Compression::None => hfile::Compression::None,
+            Compression::Gz => hfile::Compression::Gz,
+            Compression::Lz4 => hfile::Compression::Lz4,
+        },
+        encoding: hfile::DataBlockEncoding::parse(&family.data_block_encoding).unwrap_or_default(),
+        bloom_type: match family.bloom {
+            BloomType::None => hfile::BloomType::None,
+            BloomType::Row => hfile::BloomType::Row,
+            BloomType::RowCol => hfile::BloomType::RowCol,
+        },
+        ..WriterOptions::default()
+    }
+}
+
+/// What to record in a new store file.
+#[derive(Clone, Debug, Default)]
+pub struct FileMeta {
+    /// Max sequence id of the edits in the file.
+    pub max_seq_id: u64,
+    /// Written by a major compaction.
+    pub major: bool,
+    /// Files the new one replaces.
+    pub compacted_from: Vec<String>,
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Writes `cells` (sorted) to a new store file: first under `tmp_dir`, then renamed into
+/// `family_dir` as `name` (a fresh name if `None`). Returns `None` (and leaves nothing
+/// behind) if there were no cells.
+pub fn write_store_file(
+    tmp_dir: &Path,
+    family_dir: &Path,
+    name: Option<String>,
+    family: &FamilyDescriptor,
+    cells: &mut dyn Iterator<Item = Result<Cell>>,
+    meta: &FileMeta,
+    cache: Option<Arc<BlockCache>>,
+) -> Result<Option<Arc<StoreFile>>> {
+    std::fs::create_dir_all(tmp_dir).map_err(|e| Error::io(tmp_dir, e))?;
+    std::fs::create_dir_all(family_dir).map_err(|e| Error::io(family_dir, e))?;
+    let name = name.unwrap_or_else(new_file_name);
+    let tmp = tmp_dir.join(&name);
+    let mut w = hfile::Writer::create(&tmp, writer_options(family))?;
+    let mut min_ts = i64::MAX;
+    let mut max_ts = i64::MIN;
+    let mut n = 0u64;
+    let result = (|| -> Result<()> {
+        for c in cells {
+            let c = c?;
+            min_ts = min_ts.min(c.timestamp);
+            max_ts = max_ts.max(c.timestamp);
+            w.append(&c)?;
+            n += 1;
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        drop(w);
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    if n == 0 {
+        drop(w);
+        let _ = std::fs::remove_file(&tmp);
+        return Ok(None);
+    }
+    w.set_max_seq_id(meta.max_seq_id);
+    w.set_major_compaction(meta.major);
+    if !meta.compacted_from.is_empty() {
+        w.append_file_info(
+            COMPACTED_FROM_KEY,
+            meta.compacted_from.join("\n").into_bytes(),
+        );
+    }
+    if let Err(e) = w.finish() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.into());
+    }
+    let dest = family_dir.join(&name);
+    std::fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e))?;
+    sync_dir(family_dir);
+    StoreFile::open(&dest, cache).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bulk_names() {
+        assert_eq!(bulk_seq_from_name("abc_SeqId_42_"), Some(42));
+        assert_eq!(bulk_seq_from_name("abc"), None);
+        assert_eq!(new_file_name().len(), 32);
+    }
+
+    #[test]
+    fn write_open_and_cursor() -> Result<()> {
+        let d = tempfile::tempdir().map_err(|e| Error::io("tmp", e))?;
+        let fam = FamilyDescriptor::new("f");
+        let mut cells = (0..100).map(|i| {
+            let mut c = Cell::put(format!("row{i:03}"), "f", "q", 5, format!("v{i}"));
+            c.seq_id = i + 1;
+            Ok(c)
+        });
+        let sf = write_store_file(
+            &d.path().join(".tmp"),
+            &d.path().join("f"),
+            None,
+            &fam,
+            &mut cells,
+            &FileMeta {
+                max_seq_id: 100,
+                major: false,
+                compacted_from: vec!["old1".into()],
+            },
+            None,
+        )?
+        .ok_or_else(|| Error::InvalidArgument("no file".into()))?;
+        assert_eq!(sf.entries(), 100);
+        assert_eq!(sf.seq_id(), 100);
+        assert_eq!(sf.first_row(), b"row000");
+        assert_eq!(sf.last_row(), b"row099");
+        assert_eq!(sf.compacted_from(), &["old1".to_string()]);
+        let mut cur = sf.cursor();
+        cur.seek(&crate::cursor::first_on_row(b"row050"))?;
+        assert_eq!(
+            cur.peek().map(|c| c.row.clone()),
+            Some(bytes::Bytes::from_static(b"row050"))
+        );
+        assert_eq!(cur.peek().map(|c| c.seq_id), Some(51));
+        cur.advance()?;
+        assert_eq!(
+            cur.peek().map(|c| c.row.clone()),
+            Some(bytes::Bytes::from_static(b"row051"))
+        );
+        cur.seek(&crate::cursor::first_on_row(b"zzz"))?;
+        assert!(cur.peek().is_none());
+        // No cells: no file.
+        let none = write_store_file(
+            &d.path().join(".tmp"),
+            &d.path().join("f"),
+            None,
+            &fam,
+            &mut std::iter::empty(),
+            &FileMeta::default(),
+            None,
+        )?;
+        assert!(none.is_none());
+        Ok(())
+    }
+}

@@ -1,0 +1,444 @@
+//! End-to-end tests of the embedded store through the client API.
+
+mod common;
+
+use common::{create, rows, test_config};
+use store_server::client::{CheckAndMutate, Delete, DeleteSpec, Mutation};
+use store_server::{CompareOp, Connection, Filter, Get, Put, Result, Scan, TableName, TimeRange};
+
+fn tmp() -> tempfile::TempDir {
+    match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => panic!("tempdir: {e}"),
+    }
+}
+
+#[test]
+fn put_get_scan_survive_flush_and_restart() -> Result<()> {
+    let dir = tmp();
+    {
+        let conn = Connection::embedded_with_config(dir.path(), test_config())?;
+        create(&conn, "t1", &["cf", "meta"], 3, &[b"m"])?;
+        let t = conn.table("t1")?;
+        for i in 0..50 {
+            t.put(
+                &Put::new(format!("row{i:02}"))
+                    .add_ts("cf", "a", 10, format!("v{i}"))
+                    .add_ts("meta", "x", 10, "m"),
+            )?;
+        }
+        t.put(&Put::new("row07").add_ts("cf", "a", 20, "newer"))?;
+        conn.admin().flush(&TableName::parse("t1")?)?;
+        t.put(&Put::new("row08").add_ts("cf", "a", 30, "in-memstore"))?;
+        let g = t.get(&Get::new("row07").with_max_versions(5))?;
+        assert_eq!(g.versions(b"cf", b"a").len(), 2);
+        assert_eq!(
+            g.value(b"cf", b"a").map(|v| v.to_vec()),
+            Some(b"newer".to_vec())
+        );
+        conn.close()?;
+    }
+    // Reopen: everything is still there (from files and, for row08, WAL replay or flush).
+    let conn = Connection::embedded_with_config(dir.path(), test_config())?;
+    let t = conn.table("t1")?;
+    let all = rows(t.scan(&Scan::new())?)?;
+    assert_eq!(all.len(), 50);
+    assert_eq!(
+        all[8].1[0],
+        ("cf:a".to_string(), 30, "in-memstore".to_string())
+    );
+    let some = rows(
+        t.scan(
+            &Scan::new()
+                .with_start_row("row10")
+                .with_stop_row("row13")
+                .add_column("cf", "a"),
+        )?,
+    )?;
+    assert_eq!(
+        some.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        vec!["row10", "row11", "row12"]
+    );
+    assert_eq!(some[0].1.len(), 1);
+    let rev = rows(
+        t.scan(
+            &Scan::new()
+                .with_start_row("row49")
+                .with_stop_row("row45")
+                .reversed(true)
+                .with_limit(3),
+        )?,
+    )?;
+    assert_eq!(
+        rev.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        vec!["row49", "row48", "row47"]
+    );
+    assert_eq!(conn.admin().regions(&TableName::parse("t1")?)?.len(), 2);
+    Ok(())
+}
+
+#[test]
+fn deletes_time_ranges_and_filters() -> Result<()> {
+    let dir = tmp();
+    let conn = Connection::embedded_with_config(dir.path(), test_config())?;
+    create(&conn, "t", &["f"], 5, &[])?;
+    let t = conn.table("t")?;
+    for ts in 1..=4 {
+        t.put(
+            &Put::new("r1")
+                .add_ts("f", "a", ts, format!("a{ts}"))
+                .add_ts("f", "b", ts, format!("b{ts}")),
+        )?;
+    }
+    t.put(
+        &Put::new("r2")
+            .add_ts("f", "a", 1, "x")
+            .add_ts("f", "c", 1, "long-value"),
+    )?;
+    conn.admin().flush(&TableName::parse("t")?)?;
+    // Newest version delete (resolved on the server) and explicit version delete.
+    t.delete(&Delete::new("r1").with_spec(DeleteSpec::Column {
+        family: b"f".to_vec(),
+        qualifier: b"a".to_vec(),
+        ts: None,
+    }))?;
+    t.delete(&Delete::new("r1").with_spec(DeleteSpec::Column {
+        family: b"f".to_vec(),
+        qualifier: b"a".to_vec(),
+        ts: Some(2),
+    }))?;
+    let g = t.get(&Get::new("r1").add_column("f", "a").with_max_versions(5))?;
+    assert_eq!(
+        g.versions(b"f", b"a")
+            .iter()
+            .map(|v| v.0)
+            .collect::<Vec<_>>(),
+        vec![3, 1]
+    );
+    // DeleteColumn at 3 removes b's versions <= 3.
+    t.delete(&Delete::new("r1").with_spec(DeleteSpec::Columns {
+        family: b"f".to_vec(),
+        qualifier: b"b".to_vec(),
+        ts: Some(3),
+    }))?;
+    let g = t.get(&Get::new("r1").add_column("f", "b").with_max_versions(5))?;
+    assert_eq!(
+        g.versions(b"f", b"b")
+            .iter()
+            .map(|v| v.0)
+            .collect::<Vec<_>>(),
+        vec![4]
+    );
+    // Family version delete at 4, family delete at 1 on r2.
+    t.delete(&Delete::new("r1").with_spec(DeleteSpec::FamilyVersion {
+        family: b"f".to_vec(),
+        ts: 4,
+    }))?;
+    assert!(t.get(&Get::new("r1").add_column("f", "b"))?.is_empty());
+    t.delete(&Delete::new("r2").with_ts(1))?;
+    assert!(t.get(&Get::new("r2"))?.is_empty());
+    // Time range.
+    t.put(
+        &Put::new("r3")
+            .add_ts("f", "a", 5, "five")
+            .add_ts("f", "a", 9, "nine"),
+    )?;
+    let g = t.get(&Get::new("r3").with_time_range(TimeRange::new(0, 6)))?;
+    assert_eq!(
+        g.value(b"f", b"a").map(|v| v.to_vec()),
+        Some(b"five".to_vec())
+    );
+    // Filters.
+    t.put(
+        &Put::new("s1")
+            .add_ts("f", "q1", 1, "yes")
+            .add_ts("f", "z", 1, "1"),
+    )?;
+    t.put(&Put::new("s2").add_ts("f", "q1", 1, "no"))?;
+    let scvf = Filter::SingleColumnValue {
+        family: b"f".to_vec(),
+        qualifier: b"q1".to_vec(),
+        op: CompareOp::Equal,
+        operand: b"yes".to_vec(),
+        filter_if_missing: true,
+    };
+    let r = rows(t.scan(&Scan::new().with_filter(scvf))?)?;
+    assert_eq!(
+        r.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        vec!["s1"]
+    );
+    let r = rows(t.scan(&Scan::new().with_filter(Filter::Prefix(b"s".to_vec())))?)?;
+    assert_eq!(r.len(), 2);
+    let r = rows(t.scan(&Scan::new().with_filter(Filter::ColumnPrefix(b"q".to_vec())))?)?;
+    assert_eq!(
+        r.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        vec!["s1", "s2"]
+    );
+    let r = rows(
+        t.scan(
+            &Scan::new()
+                .with_prefix("s")
+                .with_filter(Filter::All(vec![Filter::KeyOnly, Filter::FirstKeyOnly])),
+        )?,
+    )?;
+    assert_eq!(r[0].1, vec![("f:q1".to_string(), 1, String::new())]);
+    let r = rows(t.scan(&Scan::new().with_filter(Filter::Page(2)))?)?;
+    assert_eq!(r.len(), 2);
+    Ok(())
+}
+
+#[test]
+fn check_and_mutate_increment_and_errors() -> Result<()> {
+    let dir = tmp();
+    let conn = Connection::embedded_with_config(dir.path(), test_config())?;
+    create(&conn, "c", &["f"], 1, &[])?;
+    let t = conn.table("c")?;
+    let cam = |expected: Option<&str>, v: &str| CheckAndMutate {
+        row: b"r".to_vec(),
+        family: b"f".to_vec(),
+        qualifier: b"q".to_vec(),
+        op: CompareOp::Equal,
+        expected: expected.map(|e| e.as_bytes().to_vec()),
+        mutation: Mutation::Put(Put::new("r").add("f", "q", v)),
+    };
+    assert!(t.check_and_mutate(&cam(None, "one"))?);
+    assert!(!t.check_and_mutate(&cam(None, "two"))?);
+    assert!(t.check_and_mutate(&cam(Some("one"), "three"))?);
+    assert_eq!(
+        t.get(&Get::new("r"))?.value(b"f", b"q").map(|v| v.to_vec()),
+        Some(b"three".to_vec())
+    );
+    assert_eq!(t.increment(b"n", b"f", b"c", 5)?, 5);
+    assert_eq!(t.increment(b"n", b"f", b"c", -2)?, 3);
+    assert!(t.increment(b"r", b"f", b"q", 1).is_err(), "not a counter");
+    // Typed errors.
+    let e = t
+        .put(&Put::new("r").add("nope", "q", "v"))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(e.contains("nope"), "{e}");
+    assert!(conn.table("missing").is_err());
+    assert!(t.put(&Put::new("").add("f", "q", "v")).is_err());
+    let admin = conn.admin();
+    let tn = TableName::parse("c")?;
+    assert!(
+        admin.drop_table(&tn).is_err(),
+        "enabled tables cannot be dropped"
+    );
+    admin.disable_table(&tn)?;
+    assert!(t.get(&Get::new("r")).is_err());
+    admin.enable_table(&tn)?;
+    assert_eq!(t.increment(b"n", b"f", b"c", 1)?, 4);
+    admin.truncate_table(&tn)?;
+    assert!(t.get(&Get::new("n"))?.is_empty());
+    admin.disable_table(&tn)?;
+    admin.drop_table(&tn)?;
+    assert!(!admin.table_exists(&tn)?);
+    Ok(())
+}
+
+#[test]
+fn compaction_split_and_bulk_load() -> Result<()> {
+    let dir = tmp();
+    let conn = Connection::embedded_with_config(dir.path(), test_config())?;
+    create(&conn, "big", &["f"], 1, &[])?;
+    let tn = TableName::parse("big")?;
+    let t = conn.table("big")?;
+    let admin = conn.admin();
+    for batch in 0..4 {
+        let puts: Vec<Put> = (0..100)
+            .map(|i| {
+                Put::new(format!("k{:03}", i)).add_ts("f", "q", batch, format!("v{batch}-{i}"))
+            })
+            .collect();
+        t.put_batch(&puts)?;
+        admin.flush(&tn)?;
+    }
+    t.delete(&Delete::new("k005"))?;
+    let files = |admin: &std::sync::Arc<dyn store_server::Admin>| -> Result<usize> {
+        Ok(admin
+            .regions(&tn)?
+            .iter()
+            .map(|r| r.stores.iter().map(|s| s.1.len()).sum::<usize>())
+            .sum())
+    };
+    assert_eq!(files(&admin)?, 4);
+    let minor = admin.compact(&tn, false)?;
+    assert_eq!(minor.len(), 1);
+    assert_eq!(files(&admin)?, 1);
+    let major = admin.compact(&tn, true)?;
+    assert!(major[0].tombstones_dropped >= 1);
+    assert_eq!(major[0].cells_out, 99, "one version per row, k005 deleted");
+    assert_eq!(admin.split(&tn, None)?, 1);
+    let regions = admin.regions(&tn)?;
+    assert_eq!(regions.len(), 2);
+    let mid = regions[1].info.start_key.clone();
+    assert!(!mid.is_empty());
+    let all = rows(t.scan(&Scan::new())?)?;
+    assert_eq!(all.len(), 99);
+    assert_eq!(all[50].1[0].2, "v3-51");
+    // Explicit split at a key, then writes land in the right daughter.
+    admin.split(&tn, Some(b"k020"))?;
+    assert_eq!(admin.regions(&tn)?.len(), 3);
+    assert!(admin.split(&tn, Some(b"k020")).is_err(), "boundary");
+    t.put(&Put::new("k020").add_ts("f", "q", 9, "after-split"))?;
+    assert_eq!(
+        t.get(&Get::new("k020"))?
+            .value(b"f", b"q")
+            .map(|v| v.to_vec()),
+        Some(b"after-split".to_vec())
+    );
+
+    // Bulk load: one file inside a region, one straddling a boundary.
+    let ext = dir.path().join("ext");
+    std::fs::create_dir_all(&ext).map_err(|e| store_server::Error::io(&ext, e))?;
+    let write = |name: &str, rows: &[&str]| -> Result<std::path::PathBuf> {
+        let p = ext.join(name);
+        let mut w = hfile::Writer::create(&p, hfile::WriterOptions::default())?;
+        for r in rows {
+            w.append(&hfile::Cell::put(
+                r.to_string(),
+                "f",
+                "q",
+                100,
+                format!("bulk-{r}"),
+            ))?;
+        }
+        w.finish()?;
+        Ok(p)
+    };
+    let inside = write("inside", &["k000", "k001"])?;
+    let straddle = write("straddle", &["k010", "k030"])?;
+    let err = admin.bulk_load(&tn, b"f", &[straddle]).err();
+    assert!(
+        matches!(err, Some(store_server::Error::BulkLoadOutOfRange { .. })),
+        "{err:?}"
+    );
+    let rep = admin.bulk_load(&tn, b"f", &[inside])?;
+    assert_eq!(rep.loaded.len(), 1);
+    assert_eq!(
+        t.get(&Get::new("k001"))?
+            .value(b"f", b"q")
+            .map(|v| v.to_vec()),
+        Some(b"bulk-k001".to_vec())
+    );
+    let wrong = write("wrongfam", &["k001"])?;
+    assert!(admin.bulk_load(&tn, b"g", &[wrong]).is_err());
+    conn.close()?;
+
+    // Everything (splits, bulk file) is found again after a restart.
+    let conn = Connection::embedded_with_config(dir.path(), test_config())?;
+    let t = conn.table("big")?;
+    assert_eq!(conn.admin().regions(&tn)?.len(), 3);
+    assert_eq!(
+        t.get(&Get::new("k001"))?
+            .value(b"f", b"q")
+            .map(|v| v.to_vec()),
+        Some(b"bulk-k001".to_vec())
+    );
+    assert_eq!(rows(t.scan(&Scan::new())?)?.len(), 99);
+    Ok(())
+}
+
+#[test]
+fn presplit_and_catalog_survive_restart() -> Result<()> {
+    let dir = tmp();
+    {
+        let conn = Connection::embedded_with_config(dir.path(), test_config())?;
+        let keys = store_server::split::hex_string_split_keys(4);
+        let desc = store_server::TableDescriptor::new(
+            TableName::parse("ns1:hex")?,
+            vec![store_server::FamilyDescriptor::parse_spec(
+                "d:VERSIONS=2,COMPRESSION=GZ",
+            )?],
+        );
+        conn.admin().create_table(desc, &keys)?;
+        let t = conn.table("ns1:hex")?;
+        t.put(&Put::new("80000000").add("d", "x", "v"))?;
+        conn.admin().disable_table(&TableName::parse("ns1:hex")?)?;
+    }
+    let conn = Connection::embedded_with_config(dir.path(), test_config())?;
+    let admin = conn.admin();
+    let tn = TableName::parse("ns1:hex")?;
+    let desc = admin.describe(&tn)?;
+    assert!(!desc.enabled);
+    assert_eq!(desc.families[0].max_versions, 2);
+    assert_eq!(admin.regions(&tn)?.len(), 4);
+    admin.enable_table(&tn)?;
+    let t = conn.table("ns1:hex")?;
+    assert_eq!(
+        t.get(&Get::new("80000000"))?
+            .value(b"d", b"x")
+            .map(|v| v.to_vec()),
+        Some(b"v".to_vec())
+    );
+    // A second process (here: a second open) cannot use the same root.
+    assert!(Connection::embedded_with_config(dir.path(), test_config()).is_err());
+    Ok(())
+}
+
+#[test]
+fn durability_alter_ttl_and_global_memstore_limit() -> Result<()> {
+    let dir = tmp();
+    let config = store_server::Config {
+        global_memstore_limit: 64 << 10,
+        ..test_config()
+    };
+    let conn = Connection::embedded_with_config(dir.path(), config)?;
+    create(&conn, "d", &["f"], 1, &[])?;
+    let tn = TableName::parse("d")?;
+    let admin = conn.admin();
+    let t = conn.table("d")?;
+    // SKIP and ASYNC writes are visible at once; SKIP writes never reach the WAL.
+    let before = conn.server().wal().stats().appends;
+    t.put(
+        &Put::new("skip")
+            .add("f", "q", "s")
+            .with_durability(store_server::Durability::Skip),
+    )?;
+    assert_eq!(conn.server().wal().stats().appends, before);
+    t.put(
+        &Put::new("async")
+            .add("f", "q", "a")
+            .with_durability(store_server::Durability::Async),
+    )?;
+    assert_eq!(conn.server().wal().stats().appends, before + 1);
+    assert!(!t.get(&Get::new("skip"))?.is_empty());
+    // Writing far past the global limit forces flushes instead of growing memory.
+    for i in 0..400 {
+        t.put(&Put::new(format!("big{i:04}")).add("f", "q", vec![b'x'; 1024]))?;
+    }
+    assert!(conn.server().global_memstore_size() < 64 << 10);
+    let files: usize = admin
+        .regions(&tn)?
+        .iter()
+        .flat_map(|r| r.stores.iter().map(|s| s.1.len()))
+        .sum();
+    assert!(files >= 2, "global limit must have flushed ({files} files)");
+    // Alter: add a family with a TTL; cells older than the TTL are invisible.
+    let mut desc = admin.describe(&tn)?;
+    desc.families
+        .push(store_server::FamilyDescriptor::new("t").with_ttl_secs(60));
+    desc.durability = store_server::Durability::Async;
+    admin.alter_table(desc)?;
+    let now = store_server::now_ms();
+    t.put(
+        &Put::new("ttl")
+            .add_ts("t", "old", now - 120_000, "gone")
+            .add_ts("t", "new", now, "kept"),
+    )?;
+    let r = t.get(&Get::new("ttl"))?;
+    assert_eq!(r.cells.len(), 1);
+    assert_eq!(
+        r.value(b"t", b"new").map(|v| v.to_vec()),
+        Some(b"kept".to_vec())
+    );
+    admin.compact(&tn, true)?;
+    assert_eq!(t.get(&Get::new("ttl"))?.cells.len(), 1);
+    assert_eq!(
+        admin.describe(&tn)?.durability,
+        store_server::Durability::Async
+    );
+    Ok(())
+}
