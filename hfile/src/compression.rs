@@ -87,6 +87,20 @@ impl Compression {
 
     /// Decompresses `input` into exactly `expected_len` bytes.
     pub fn decompress(self, input: &[u8], expected_len: usize) -> Result<Vec<u8>, DecompressError> {
+        // A corrupt header may claim up to 2 GiB; no input expands beyond its codec's
+        // maximum ratio (deflate 1032:1, LZ4 under 255:1), so refuse before allocating.
+        let max_ratio = match self {
+            Compression::None => 1,
+            Compression::Gz => 1032,
+            Compression::Lz4 => 256,
+        };
+        if expected_len > input.len().saturating_mul(max_ratio).saturating_add(64) {
+            return Err(DecompressError(format!(
+                "{} data of {} bytes cannot decompress to the {expected_len} bytes its header claims",
+                self.name(),
+                input.len()
+            )));
+        }
         let out = match self {
             Compression::None => input.to_vec(),
             Compression::Gz => {

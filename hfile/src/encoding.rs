@@ -376,6 +376,9 @@ impl BlockCursor {
             return Ok(false);
         }
         let start = self.pos;
+        // Not on a cell until this one is fully decoded: an error below must not leave
+        // `current` pointing at ranges of a half-decoded cell.
+        self.valid = false;
         let r = match self.encoding {
             DataBlockEncoding::None => self.decode_plain(block),
             DataBlockEncoding::FastDiff => self.decode_fast_diff(block),

@@ -164,7 +164,23 @@ impl Reader {
         let root_block = read(trailer.load_on_open_offset, &[BlockType::RootIndex])?;
         let (root_index, used) = parse_root(&root_block.data, trailer.data_index_count as usize)
             .ok_or_else(|| Error::corrupt(path, root_block.offset, "truncated root data index"))?;
-        let mid_key_meta = if trailer.num_data_index_levels > 1 {
+        let extra = root_block.data.len() - used;
+        let mid_key_len = if trailer.num_data_index_levels > 1 {
+            crate::index::MID_KEY_METADATA_SIZE
+        } else {
+            0
+        };
+        if extra != 0 && extra != mid_key_len {
+            return Err(Error::corrupt(
+                path,
+                root_block.offset,
+                format!(
+                    "root data index has {extra} bytes after its {} entries",
+                    trailer.data_index_count
+                ),
+            ));
+        }
+        let mid_key_meta = if extra > 0 {
             parse_mid_key_metadata(&root_block.data[used..])
         } else {
             None
@@ -614,10 +630,40 @@ impl Scanner {
         )
     }
 
+    /// After the trailer's last data block only inline and index blocks may follow; a data
+    /// block there means the trailer is damaged and a scan would silently stop early.
+    fn check_no_data_after_last(&self) -> Result<()> {
+        let r = &self.reader;
+        if self.next_offset >= r.trailer_offset {
+            return Ok(());
+        }
+        let header = crate::block::read_header(
+            &r.path,
+            r.bytes(),
+            self.next_offset,
+            r.framing(),
+            r.trailer_offset,
+        )?;
+        if header.block_type.is_data() {
+            return Err(Error::corrupt(
+                &r.path,
+                r.trailer_offset,
+                format!(
+                    "data block at {} follows the trailer's last data block offset {}",
+                    self.next_offset, r.trailer.last_data_block_offset
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Moves to the first cell of the next data block after the current one.
     fn next_block(&mut self) -> Result<bool> {
         let last = self.reader.trailer.last_data_block_offset;
         loop {
+            if self.block_offset.is_some() && self.next_offset > last {
+                self.check_no_data_after_last()?;
+            }
             if self.block_offset.is_none()
                 || self.next_offset > last
                 || self.reader.trailer.entry_count == 0

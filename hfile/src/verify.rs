@@ -173,10 +173,31 @@ pub fn check(path: impl AsRef<Path>) -> Report {
                 ..Report::default()
             };
             let p = Problem::from_error(&e);
-            report.push(p.offset, format!("cannot open: {}", p.message));
+            // Errors found while reading the trailer usually mean a cut-off copy or a
+            // file that is not an HFile at all; say so.
+            let at_trailer = matches!(e, Error::Corrupt { .. })
+                && tail_of(path).is_some_and(|tail| crate::trailer::Trailer::parse(&tail).is_err());
+            let hint = if at_trailer {
+                " (the trailer at the end of the file is unreadable: truncated, or not an HFile)"
+            } else {
+                ""
+            };
+            report.push(p.offset, format!("cannot open: {}{hint}", p.message));
             report
         }
     }
+}
+
+/// The last bytes of a file (enough for any trailer), if it can be read.
+fn tail_of(path: &Path) -> Option<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    let n = len.min(crate::trailer::TRAILER_SIZE_V3 as u64);
+    f.seek(SeekFrom::Start(len - n)).ok()?;
+    let mut tail = Vec::with_capacity(n as usize);
+    f.take(n).read_to_end(&mut tail).ok()?;
+    Some(tail)
 }
 
 /// Fully verifies an open file (see the module documentation for what is checked).
@@ -447,15 +468,22 @@ impl<'a> Checker<'a> {
             ) {
                 self.index_uncompressed += header.uncompressed_size_without_header as u64;
             }
+            // HBase chains plain and encoded data blocks together (ENCODED_DATA shares
+            // DATA's id in its block writer).
+            let chain = if block_type.is_data() {
+                BlockType::Data
+            } else {
+                block_type
+            };
             let expected_prev = prev_by_type
-                .insert(block_type, offset)
+                .insert(chain, offset)
                 .map(|o| o as i64)
                 .unwrap_or(-1);
             if header.prev_block_offset != expected_prev {
                 self.report.push(
                     offset,
                     format!(
-                        "{block_type:?} block's prevBlockOffset is {}, but the previous {block_type:?} block is at {expected_prev}",
+                        "{block_type:?} block's prevBlockOffset is {}, but the previous {chain:?} block is at {expected_prev}",
                         header.prev_block_offset
                     ),
                 );
@@ -903,8 +931,18 @@ impl<'a> Checker<'a> {
                 }
             }
             if i > 0 {
-                if let Some((_, prev_last)) = &self.data_blocks[i - 1].keys {
-                    if cmp.compare_keys(key, prev_last) != Ordering::Greater {
+                if let (Some((_, prev_last)), Some((first, _))) =
+                    (&self.data_blocks[i - 1].keys, &block.keys)
+                {
+                    // Duplicate keys may span a block boundary (HBase allows equal keys); then
+                    // the index key can only be that key itself.
+                    let spans = cmp.compare_keys(prev_last, first) == Ordering::Equal;
+                    let ok = if spans {
+                        cmp.compare_keys(key, first) == Ordering::Equal
+                    } else {
+                        cmp.compare_keys(key, prev_last) == Ordering::Greater
+                    };
+                    if !ok {
                         self.report.push(
                             *offset,
                             format!(
@@ -916,7 +954,9 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
-            // The reader's own lookup must land on this block.
+            // The reader's own lookup must land on this block. (When a key is duplicated
+            // across blocks, the lookup of that key lands on the last block it starts, so
+            // only blocks whose first key is unique to them are tried.)
             if let Some((first, _)) = &block.keys {
                 let prev_distinct = i == 0
                     || self.data_blocks[i - 1]
@@ -925,7 +965,10 @@ impl<'a> Checker<'a> {
                         .is_some_and(|(_, prev_last)| {
                             cmp.compare_keys(prev_last, first) == Ordering::Less
                         });
-                if prev_distinct {
+                let next_distinct = leaves.get(n + 1).is_none_or(|(_, _, next_key, _)| {
+                    cmp.compare_keys(next_key, first) == Ordering::Greater
+                });
+                if prev_distinct && next_distinct {
                     match self.reader.locate(first) {
                         Ok(Some(found)) if found == *offset => {}
                         Ok(found) => self.report.push(
@@ -969,18 +1012,17 @@ impl<'a> Checker<'a> {
         let entries: Vec<_> = self.reader.meta_index().to_vec();
         for e in entries {
             match self.block_at.get(&e.offset) {
-                Some((BlockType::Meta, size)) => {
-                    if *size != e.on_disk_size as u64 {
-                        self.report.push(
-                            e.offset,
-                            format!(
-                                "meta index gives size {} for meta block {}, which is {size} bytes",
-                                e.on_disk_size,
-                                crate::cell::to_string_binary(&e.key)
-                            ),
-                        );
-                    }
+                Some((BlockType::Meta, size)) if *size != e.on_disk_size as u64 => {
+                    self.report.push(
+                        e.offset,
+                        format!(
+                            "meta index gives size {} for meta block {}, which is {size} bytes",
+                            e.on_disk_size,
+                            crate::cell::to_string_binary(&e.key)
+                        ),
+                    )
                 }
+                Some((BlockType::Meta, _)) => {}
                 Some((t, _)) => self.report.push(
                     e.offset,
                     format!(
@@ -1093,5 +1135,217 @@ impl<'a> Checker<'a> {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::block::{Framing, HEADER_SIZE};
+    use crate::cell::Cell;
+    use crate::checksum::ChecksumType;
+    use crate::compression::Compression;
+    use crate::writer::{Writer, WriterOptions};
+
+    /// 100 cells whose serialized forms all have the same length.
+    fn cells() -> Vec<Cell> {
+        (0..100u32)
+            .map(|i| {
+                let mut c = Cell::put(
+                    format!("row{i:03}").into_bytes(),
+                    &b"f"[..],
+                    &b"q"[..],
+                    7,
+                    format!("v{i:02}").into_bytes(),
+                );
+                c.seq_id = 5;
+                c
+            })
+            .collect()
+    }
+
+    fn write(opts: WriterOptions) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.hfile");
+        let mut w = Writer::create(&path, opts).unwrap();
+        for c in cells() {
+            w.append(&c).unwrap();
+        }
+        w.finish().unwrap();
+        (dir, path)
+    }
+
+    /// Recomputes the checksums of the (uncompressed) block at `offset` after an edit.
+    fn reseal(file: &mut [u8], offset: u64) {
+        let framing = Framing {
+            checksums: true,
+            compression: Compression::None,
+        };
+        let h = read_header(Path::new("t"), file, offset, framing, file.len() as u64).unwrap();
+        let start = offset as usize;
+        let data_end = start + h.on_disk_data_size_with_header as usize;
+        let mut sums = Vec::new();
+        ChecksumType::Crc32c.append_checksums(
+            &file[start..data_end],
+            h.bytes_per_checksum,
+            &mut sums,
+        );
+        file[data_end..data_end + sums.len()].copy_from_slice(&sums);
+    }
+
+    fn check_bytes(bytes: Vec<u8>) -> Report {
+        let r = Reader::from_bytes("t.hfile", Bytes::from(bytes), None).unwrap();
+        check_reader(&r)
+    }
+
+    fn messages(report: &Report) -> String {
+        report.problems.iter().map(|p| format!("{p}\n")).collect()
+    }
+
+    #[test]
+    fn a_fresh_file_is_sound() {
+        let (_d, path) = write(WriterOptions {
+            block_size: 200,
+            ..WriterOptions::default()
+        });
+        let report = check(&path);
+        assert!(report.is_sound(), "{}", messages(&report));
+        assert_eq!(report.cells, 100);
+        assert!(report.data_blocks > 5);
+        let r = Reader::open(&path, None).unwrap();
+        let walk = walk_blocks(&r);
+        assert!(walk.error.is_none());
+        assert_eq!(walk.blocks.len() as u64, report.blocks);
+        let data = walk
+            .counts()
+            .into_iter()
+            .find(|(t, _)| *t == BlockType::Data)
+            .map(|(_, n)| n);
+        assert_eq!(data, Some(report.data_blocks));
+    }
+
+    #[test]
+    fn swapped_cells_are_reported_with_both_keys() {
+        let (_d, path) = write(WriterOptions {
+            bloom_type: BloomType::None,
+            ..WriterOptions::default()
+        });
+        let mut bytes = std::fs::read(&path).unwrap();
+        // One data block at offset 0; all cells have the same serialized length.
+        let cell_len = 4 + 4 + (2 + 6 + 1 + 1 + 1 + 9) + 3 + 2 + 1;
+        let a = HEADER_SIZE + cell_len;
+        let b = a + cell_len;
+        let first: Vec<u8> = bytes[a..b].to_vec();
+        let second: Vec<u8> = bytes[b..b + cell_len].to_vec();
+        bytes[a..b].copy_from_slice(&second);
+        bytes[b..b + cell_len].copy_from_slice(&first);
+        reseal(&mut bytes, 0);
+        let report = check_bytes(bytes);
+        let text = messages(&report);
+        assert!(
+            text.contains(
+                "offset 0: cells out of order: row001/f:q/7/Put (cell 2) after row002/f:q/7/Put"
+            ),
+            "{text}"
+        );
+        assert_eq!(report.cells, 100);
+    }
+
+    #[test]
+    fn index_entries_that_miss_data_blocks_are_reported() {
+        let (_d, path) = write(WriterOptions {
+            block_size: 200,
+            bloom_type: BloomType::None,
+            ..WriterOptions::default()
+        });
+        let r = Reader::open(&path, None).unwrap();
+        let root = r.trailer().load_on_open_offset;
+        let entries = r.root_index().to_vec();
+        assert!(entries.len() > 3);
+        let mut bytes = std::fs::read(&path).unwrap();
+        // Entry 1 now points at block 2, so block 1 is unreferenced and block 2 doubly so.
+        let entry1 = root as usize + HEADER_SIZE + 12 + 1 + entries[0].key.len();
+        bytes[entry1..entry1 + 8].copy_from_slice(&(entries[2].offset as i64).to_be_bytes());
+        reseal(&mut bytes, root);
+        let text = messages(&check_bytes(bytes));
+        assert!(
+            text.contains(&format!(
+                "offset {}: data block is not referenced by the data index",
+                entries[1].offset
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "data block at {} is referenced twice",
+                entries[2].offset
+            )),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn rows_missing_from_the_bloom_filter_are_reported() {
+        let (_d, path) = write(WriterOptions {
+            bloom_type: BloomType::Row,
+            ..WriterOptions::default()
+        });
+        let r = Reader::open(&path, None).unwrap();
+        let chunk = r.bloom_meta().unwrap().chunks[0].clone();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let start = chunk.offset as usize + HEADER_SIZE;
+        let end = chunk.offset as usize + chunk.on_disk_size as usize - 4;
+        bytes[start..end].fill(0);
+        reseal(&mut bytes, chunk.offset);
+        let report = check_bytes(bytes);
+        let text = messages(&report);
+        assert!(
+            text.contains(&format!(
+                "offset {}: general Bloom filter does not contain row row000",
+                chunk.offset
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains("general Bloom filter is missing 100 keys in all"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_flipped_byte_is_a_checksum_problem_at_its_block() {
+        let (_d, path) = write(WriterOptions {
+            block_size: 200,
+            ..WriterOptions::default()
+        });
+        let r = Reader::open(&path, None).unwrap();
+        let third = walk_blocks(&r)
+            .blocks
+            .iter()
+            .filter(|b| b.block_type.is_data())
+            .nth(2)
+            .unwrap()
+            .offset;
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[third as usize + HEADER_SIZE + 3] ^= 1;
+        let report = check_bytes(bytes);
+        assert_eq!(report.problems.len(), 1, "{}", messages(&report));
+        assert_eq!(report.problems[0].offset, third);
+        assert!(report.problems[0].message.starts_with("checksum mismatch"));
+    }
+
+    #[test]
+    fn an_unopenable_file_is_one_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("junk");
+        std::fs::write(&path, vec![7u8; 5000]).unwrap();
+        let report = check(&path);
+        assert!(!report.is_sound());
+        assert_eq!(report.problems.len(), 1);
+        assert!(
+            report.problems[0].message.starts_with("cannot open:"),
+            "{}",
+            report.problems[0]
+        );
     }
 }

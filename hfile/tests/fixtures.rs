@@ -97,7 +97,7 @@ fn first_and_last_rows_of_a_test_table_region() {
     assert_eq!(cells.first().unwrap().row(), b"row4");
     assert_eq!(cells.last().unwrap().row(), b"row99");
     assert_eq!(
-        r.last_key().map(|k| hfile::cell::key_to_string(k)),
+        r.last_key().map(hfile::cell::key_to_string),
         Some("row99/f1:c1/1344395649849/Put".to_string())
     );
     assert_eq!(r.max_seq_id(), Some(111));

@@ -188,8 +188,7 @@ fn pipelined_compression_is_byte_identical() {
                     w.append(c).unwrap();
                 }
                 w.finish().unwrap();
-                let b = std::fs::read(&path).unwrap();
-                b
+                std::fs::read(&path).unwrap()
             })
             .collect();
         assert_eq!(bytes[0].len(), bytes[1].len());
