@@ -12,7 +12,7 @@ use bytes::Bytes;
 use crate::block::{read_block, Block, BlockType, Framing};
 use crate::bloom::{chunk_contains, rowcol_key, BloomMeta, BloomType};
 use crate::cache::BlockCache;
-use crate::cell::{first_on_row, Cell, CellRef, CellView, Comparator};
+use crate::cell::{first_on_row, Cell, CellRef, CellType, CellView, Comparator};
 use crate::compression::Compression;
 use crate::encoding::{BlockCursor, CellFormat, DataBlockEncoding};
 use crate::error::{Error, Result};
@@ -439,6 +439,7 @@ impl Reader {
             return Ok(None);
         }
         let i = search_root(&self.root_index, key, self.comparator).unwrap_or(0);
+        let i = self.first_block_with(i, key, |k| &self.root_index[k].key);
         let mut offset = self.root_index[i].offset;
         for level in 1..self.trailer.num_data_index_levels {
             let b = self.block(offset)?;
@@ -461,9 +462,29 @@ impl Reader {
                 return Err(Error::corrupt(&self.path, offset, "empty index block"));
             }
             let j = idx.search(key, self.comparator).unwrap_or(0);
+            let j = self.first_block_with(j, key, |k| idx.entry(k).2);
             offset = idx.entry(j).0;
         }
         Ok(Some(offset))
+    }
+
+    /// Steps back from index entry `i` when `key` is a real cell key equal to the entry's
+    /// key: with duplicate keys (same key, different sequence ids) the previous block may
+    /// end with copies of `key`. Search keys of type Maximum never equal a stored cell.
+    fn first_block_with<'a>(
+        &self,
+        i: usize,
+        key: &[u8],
+        key_at: impl Fn(usize) -> &'a [u8],
+    ) -> usize {
+        if key.last() == Some(&CellType::Maximum.code()) {
+            return i;
+        }
+        let mut j = i;
+        while j > 0 && self.comparator.compare_keys(key_at(j), key) == Ordering::Equal {
+            j -= 1;
+        }
+        j
     }
 
     /// The key at the middle of the file, used to pick split points.

@@ -954,9 +954,10 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
-            // The reader's own lookup must land on this block. (When a key is duplicated
-            // across blocks, the lookup of that key lands on the last block it starts, so
-            // only blocks whose first key is unique to them are tried.)
+            // The reader's own lookup must land on this block, or on the block before it:
+            // a lookup of a real cell key equal to an index key steps back one block in
+            // case duplicates of the key end the previous block. (Only blocks whose first
+            // key is unique to them are tried.)
             if let Some((first, _)) = &block.keys {
                 let prev_distinct = i == 0
                     || self.data_blocks[i - 1]
@@ -970,7 +971,9 @@ impl<'a> Checker<'a> {
                 });
                 if prev_distinct && next_distinct {
                     match self.reader.locate(first) {
-                        Ok(Some(found)) if found == *offset => {}
+                        Ok(Some(found))
+                            if found == *offset
+                                || (i > 0 && found == self.data_blocks[i - 1].offset) => {}
                         Ok(found) => self.report.push(
                             *offset,
                             format!(

@@ -337,6 +337,16 @@ impl Writer {
                 cell.tags().len()
             )));
         }
+        if self.opts.encoding == DataBlockEncoding::FastDiff && self.entries > 0 {
+            let prev = crate::cell::CellRef::new(&self.prev_key, &[], &[], 0);
+            if prev.is_none_or(|p| p.family() != cell.family()) {
+                return Err(Error::InvalidArgument(format!(
+                    "FAST_DIFF files hold one column family, as HBase store files do: {} after {}",
+                    key_to_string(&cell.key_bytes()),
+                    key_to_string(&self.prev_key)
+                )));
+            }
+        }
         let mut key = std::mem::take(&mut self.key_scratch);
         key.clear();
         cell.write_key(&mut key);
@@ -614,12 +624,14 @@ impl Writer {
             file_info_offset,
             load_on_open_offset,
             uncompressed_data_index_size: self.index.uncompressed_size,
-            total_uncompressed_bytes: self.total_uncompressed_bytes,
+            total_uncompressed_bytes: self.total_uncompressed_bytes
+                + crate::trailer::TRAILER_SIZE_V3 as u64,
             data_index_count: self.index.root.len() as u32,
             meta_index_count: 0,
             entry_count: self.entries,
             num_data_index_levels: self.index.levels,
-            first_data_block_offset: self.first_data_block_offset.unwrap_or(0),
+            // HBase writes -1 when there is no data block.
+            first_data_block_offset: self.first_data_block_offset.unwrap_or(u64::MAX),
             last_data_block_offset: self.last_data_block_offset,
             comparator_class_name: self.opts.comparator.class_name().to_string(),
             compression_codec: self.opts.compression.ordinal(),
@@ -677,6 +689,8 @@ impl Writer {
                     chunk.take();
                     let (off, sz) = self.write_block(BlockType::IntermediateIndex, &raw)?;
                     self.index.uncompressed_size += raw.len() as u64;
+                    // HBase leaves intermediate and root index blocks out of the total.
+                    self.total_uncompressed_bytes -= (HEADER_SIZE + raw.len()) as u64;
                     parent.add(first, off, sz, None);
                 }
             }
@@ -690,6 +704,7 @@ impl Writer {
         }
         let (offset, _) = self.write_block(BlockType::RootIndex, &raw)?;
         self.index.uncompressed_size += raw.len() as u64;
+        self.total_uncompressed_bytes -= (HEADER_SIZE + raw.len()) as u64;
         Ok(offset)
     }
 

@@ -271,3 +271,47 @@ fn out_of_order_cells_are_rejected_naming_both_keys() {
         .append(&Cell::put(&b"a"[..], &b"f"[..], &b"q"[..], 2, &b""[..]))
         .is_err());
 }
+
+#[test]
+fn seek_finds_the_first_of_duplicate_keys_spanning_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dups");
+    let opts = WriterOptions {
+        block_size: 64,
+        ..Default::default()
+    };
+    let mut w = Writer::create(&path, opts).unwrap();
+    for seq in (1..=10u64).rev() {
+        let mut c = Cell::put(&b"row"[..], &b"f"[..], &b"q"[..], 5, vec![b'v'; 30]);
+        c.seq_id = seq;
+        w.append(&c).unwrap();
+    }
+    w.finish().unwrap();
+    let r = Reader::open(&path, None).unwrap();
+    assert!(r.root_index().len() > 2);
+    let mut s = r.scanner();
+    assert!(s
+        .seek(&hfile::cell::make_key(b"row", b"f", b"q", 5, CellType::Put))
+        .unwrap());
+    let mut seqs = vec![s.current().unwrap().seq_id()];
+    while s.next().unwrap() {
+        seqs.push(s.current().unwrap().seq_id());
+    }
+    assert_eq!(seqs, (1..=10u64).rev().collect::<Vec<_>>());
+}
+
+#[test]
+fn fast_diff_rejects_a_second_family() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = WriterOptions {
+        encoding: DataBlockEncoding::FastDiff,
+        ..Default::default()
+    };
+    let mut w = Writer::create(dir.path().join("two"), opts).unwrap();
+    w.append(&Cell::put(&b"r1"[..], &b"a"[..], &b"q"[..], 1, &b""[..]))
+        .unwrap();
+    let err = w
+        .append(&Cell::put(&b"r1"[..], &b"b"[..], &b"q"[..], 1, &b""[..]))
+        .unwrap_err();
+    assert!(matches!(err, hfile::Error::InvalidArgument(_)), "{err}");
+}

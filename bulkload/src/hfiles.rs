@@ -1,0 +1,279 @@
+//! Writing the output: one HFile per region per family (rolled at a size limit, at a row
+//! boundary), with the family's compression, encoding, Bloom type and block size, laid out
+//! as `DIR/<family>/<hfile>` — the layout `basalt load` (and HBase's bulk load) expects.
+//! Region × family tasks run in parallel.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use hfile::{CellView, Reader, Writer, WriterOptions};
+use rayon::prelude::*;
+
+use crate::cells::{same_key, ColumnTable, Entry, PutCell};
+use crate::error::{Error, Result};
+use crate::partition::Regions;
+use crate::sort::{open_runs, Run, RunMerge, Sorted};
+
+/// How to write the output files.
+#[derive(Clone, Debug)]
+pub struct OutputConfig {
+    /// The output directory (`DIR/<family>/<hfile>`).
+    pub dir: PathBuf,
+    /// Writer options per family index (from the family descriptors).
+    pub family_options: Vec<WriterOptions>,
+    /// Start a new file once one reaches this many bytes (at the next row).
+    pub max_file_size: u64,
+    /// Bulk-load time recorded in each file's FileInfo.
+    pub bulk_load_time: i64,
+    /// Worker threads available.
+    pub threads: usize,
+}
+
+/// One HFile written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WrittenFile {
+    /// Its family.
+    pub family: Vec<u8>,
+    /// Its path.
+    pub path: PathBuf,
+    /// Index of the region it was written for.
+    pub region: usize,
+    /// Cells.
+    pub cells: u64,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
+/// The directory files of `family` go to.
+pub fn family_dir(dir: &Path, family: &[u8]) -> PathBuf {
+    dir.join(String::from_utf8_lossy(family).as_ref())
+}
+
+/// Streams the sorted cells of one region and family into size-rolled files.
+pub struct RollingWriter<'a> {
+    dir: PathBuf,
+    family: &'a [u8],
+    region: usize,
+    opts: WriterOptions,
+    max_size: u64,
+    bulk_time: i64,
+    current: Option<Writer>,
+    rolls: usize,
+    last_row: Vec<u8>,
+    done: Vec<WrittenFile>,
+    cells_written: &'a AtomicU64,
+}
+
+impl<'a> RollingWriter<'a> {
+    /// A writer for region `region` of `family` under `cfg.dir`.
+    pub fn new(
+        cfg: &OutputConfig,
+        family: &'a [u8],
+        opts: WriterOptions,
+        region: usize,
+        cells_written: &'a AtomicU64,
+    ) -> RollingWriter<'a> {
+        RollingWriter {
+            dir: family_dir(&cfg.dir, family),
+            family,
+            region,
+            opts,
+            max_size: cfg.max_file_size.max(1),
+            bulk_time: cfg.bulk_load_time,
+            current: None,
+            rolls: 0,
+            last_row: Vec::new(),
+            done: Vec::new(),
+            cells_written,
+        }
+    }
+
+    /// Appends a cell (cells must come sorted; sequence ids are written as 0).
+    pub fn append(&mut self, c: &PutCell<'_>) -> Result<()> {
+        let roll = match &self.current {
+            Some(w) => w.bytes_written() >= self.max_size && c.row != self.last_row.as_slice(),
+            None => false,
+        };
+        if roll {
+            self.close_current()?;
+        }
+        if self.current.is_none() {
+            std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+            let name = format!("{:016x}{:08x}", self.region, self.rolls);
+            self.rolls += 1;
+            let mut w = Writer::create(self.dir.join(name), self.opts.clone())?;
+            w.set_bulk_load_time(self.bulk_time);
+            self.current = Some(w);
+        }
+        if let Some(w) = &mut self.current {
+            w.append(&PutCell { seq: 0, ..*c })?;
+        }
+        if self.last_row.as_slice() != c.row {
+            self.last_row.clear();
+            self.last_row.extend_from_slice(c.row);
+        }
+        self.cells_written.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn close_current(&mut self) -> Result<()> {
+        if let Some(w) = self.current.take() {
+            let s = w.finish()?;
+            self.done.push(WrittenFile {
+                family: self.family.to_vec(),
+                path: s.path,
+                region: self.region,
+                cells: s.entries,
+                bytes: s.file_size,
+            });
+        }
+        Ok(())
+    }
+
+    /// Finishes the open file and returns every file written.
+    pub fn finish(mut self) -> Result<Vec<WrittenFile>> {
+        self.close_current()?;
+        Ok(self.done)
+    }
+}
+
+/// Writes the sorted cells as HFiles, one set per (region, family), in parallel.
+pub fn write_output(
+    sorted: &Sorted,
+    table: &ColumnTable,
+    regions: &Regions,
+    cfg: &OutputConfig,
+    cells_written: &AtomicU64,
+) -> Result<Vec<WrittenFile>> {
+    let mut files = match sorted {
+        Sorted::Memory { arena, entries } => {
+            write_from_memory(arena, entries, table, regions, cfg, cells_written)?
+        }
+        Sorted::Runs(runs) => write_from_runs(runs, table, regions, cfg, cells_written)?,
+    };
+    files.sort_by(|a, b| (&a.family, a.region, &a.path).cmp(&(&b.family, b.region, &b.path)));
+    Ok(files)
+}
+
+fn options_for(cfg: &OutputConfig, fam: u16, tasks: usize) -> WriterOptions {
+    let mut o = cfg
+        .family_options
+        .get(fam as usize)
+        .cloned()
+        .unwrap_or_default();
+    o.compress_threads = (cfg.threads / tasks.max(1)).max(1);
+    o
+}
+
+fn write_from_memory(
+    arena: &[u8],
+    entries: &[Entry],
+    table: &ColumnTable,
+    regions: &Regions,
+    cfg: &OutputConfig,
+    cells_written: &AtomicU64,
+) -> Result<Vec<WrittenFile>> {
+    // Tasks: (family, region, entry range).
+    let mut tasks = Vec::new();
+    let mut start = 0;
+    while start < entries.len() {
+        let fam = table.family_of(entries[start].col);
+        let end = start + entries[start..].partition_point(|e| table.family_of(e.col) == fam);
+        let fam_entries = &entries[start..end];
+        let mut s = 0;
+        while s < fam_entries.len() {
+            let region = regions.index_of(fam_entries[s].row(arena));
+            let span = &regions.spans()[region];
+            let e = if span.end.is_empty() {
+                fam_entries.len()
+            } else {
+                s + fam_entries[s..].partition_point(|x| x.row(arena) < span.end.as_slice())
+            };
+            tasks.push((fam, region, start + s, start + e));
+            s = e;
+        }
+        start = end;
+    }
+    let n = tasks.len();
+    let results: Vec<Result<Vec<WrittenFile>>> = tasks
+        .par_iter()
+        .map(|&(fam, region, s, e)| {
+            let family = table.family_name(fam);
+            let mut w =
+                RollingWriter::new(cfg, family, options_for(cfg, fam, n), region, cells_written);
+            let mut prev: Option<&Entry> = None;
+            for ent in &entries[s..e] {
+                if prev.is_some_and(|p| same_key(arena, p, ent)) {
+                    continue;
+                }
+                prev = Some(ent);
+                w.append(&PutCell {
+                    row: ent.row(arena),
+                    family,
+                    qualifier: table.qualifier_of(ent.col),
+                    ts: ent.ts,
+                    value: ent.value(arena),
+                    seq: 0,
+                })?;
+            }
+            w.finish()
+        })
+        .collect();
+    let mut out = Vec::new();
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
+}
+
+fn write_from_runs(
+    runs: &[Vec<Run>],
+    table: &ColumnTable,
+    regions: &Regions,
+    cfg: &OutputConfig,
+    cells_written: &AtomicU64,
+) -> Result<Vec<WrittenFile>> {
+    let readers: Vec<Vec<Arc<Reader>>> =
+        runs.iter().map(|r| open_runs(r)).collect::<Result<_>>()?;
+    let mut tasks = Vec::new();
+    for (fam, rs) in readers.iter().enumerate() {
+        if rs.is_empty() {
+            continue;
+        }
+        for region in 0..regions.len() {
+            tasks.push((fam as u16, region));
+        }
+    }
+    let n = tasks.len().min(cfg.threads.max(1) * 2);
+    let results: Vec<Result<Vec<WrittenFile>>> = tasks
+        .par_iter()
+        .map(|&(fam, region)| {
+            let span = &regions.spans()[region];
+            let family = table.family_name(fam);
+            let mut merge = RunMerge::open(&readers[fam as usize], &span.start)?;
+            let mut w =
+                RollingWriter::new(cfg, family, options_for(cfg, fam, n), region, cells_written);
+            while let Some(c) = merge.current() {
+                if !span.end.is_empty() && c.row() >= span.end.as_slice() {
+                    break;
+                }
+                w.append(&PutCell {
+                    row: c.row(),
+                    family,
+                    qualifier: c.qualifier(),
+                    ts: c.timestamp(),
+                    value: c.value(),
+                    seq: 0,
+                })?;
+                merge.advance()?;
+            }
+            w.finish()
+        })
+        .collect();
+    let mut out = Vec::new();
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
+}

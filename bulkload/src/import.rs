@@ -1,0 +1,665 @@
+//! The import job, phase by phase: plan (inputs, field names, column mapping, table check),
+//! read (parallel over files) into the sorter, sort (spilling past the memory budget),
+//! partition by region (creating the table with sampled split points if asked), write
+//! HFiles, and hand them to the regions.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, RecvTimeoutError};
+use hfile::cell::to_string_binary;
+use store_server::schema::FamilyDescriptor;
+
+use crate::cells::{ColumnTable, RowBuilder};
+use crate::error::{Error, Result};
+use crate::hfiles::{write_output, OutputConfig};
+use crate::load::{load_files, BulkTarget, LoadFile, LoadHooks, LoadOptions};
+use crate::partition::{hash64, salt_split_points, Sampler};
+use crate::report::{ImportSummary, PhaseBar, PhaseTimes};
+use crate::sort::{Sorted, Sorter};
+use crate::source::{self, expand_inputs, Format, InputFile, Msg, ReadCtx, SourceOptions};
+use crate::spec::{ColumnSpec, Mapping};
+
+/// Default size at which an output HFile is rolled (HBase's `hbase.hregion.max.filesize`).
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 << 30;
+
+/// Everything `basalt import` can be told.
+#[derive(Clone, Default)]
+pub struct ImportOptions {
+    /// Target table (`[namespace:]name`).
+    pub table: String,
+    /// Input files and directories.
+    pub inputs: Vec<PathBuf>,
+    /// Format, header and separator.
+    pub source: SourceOptions,
+    /// The column mapping (`--columns`); `None` = from field names.
+    pub columns: Option<ColumnSpec>,
+    /// Timestamp of every cell without a timestamp column (`--timestamp`).
+    pub timestamp: Option<i64>,
+    /// Stop after writing HFiles into this directory.
+    pub output_dir: Option<PathBuf>,
+    /// Skip (and report) malformed records instead of aborting.
+    pub skip_bad_lines: bool,
+    /// Write skipped records (original text + reason) here.
+    pub bad_lines_file: Option<PathBuf>,
+    /// Memory budget in bytes (default: a quarter of RAM).
+    pub memory: Option<usize>,
+    /// Worker threads (default: all cores).
+    pub threads: Option<usize>,
+    /// Create the table with these families if it does not exist.
+    pub create: Option<Vec<FamilyDescriptor>>,
+    /// With `create`: number of regions, split points sampled from the input.
+    pub presplit: Option<usize>,
+    /// Prefix row keys with a one-byte hash bucket (and pre-split on it when creating).
+    pub salt_buckets: Option<u8>,
+    /// Roll output HFiles at this size (default [`DEFAULT_MAX_FILE_SIZE`]).
+    pub max_file_size: Option<u64>,
+    /// Draw progress bars on stderr.
+    pub progress: bool,
+    /// Load-phase callbacks.
+    pub hooks: Option<std::sync::Arc<dyn LoadHooks>>,
+}
+
+impl std::fmt::Debug for ImportOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportOptions")
+            .field("table", &self.table)
+            .field("inputs", &self.inputs)
+            .field("source", &self.source)
+            .field("columns", &self.columns)
+            .field("timestamp", &self.timestamp)
+            .field("output_dir", &self.output_dir)
+            .field("skip_bad_lines", &self.skip_bad_lines)
+            .field("memory", &self.memory)
+            .field("threads", &self.threads)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parses `--create`: comma-separated families, each `NAME[:OPT=V]`; an entry holding `=`
+/// but no `:` continues the previous family's options
+/// (`cf1:COMPRESSION=LZ4,BLOOMFILTER=ROWCOL,cf2`).
+pub fn parse_families(spec: &str) -> Result<Vec<FamilyDescriptor>> {
+    let mut specs: Vec<String> = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match specs.last_mut() {
+            Some(last) if part.contains('=') && !part.contains(':') => {
+                last.push(',');
+                last.push_str(part);
+            }
+            _ => specs.push(part.to_string()),
+        }
+    }
+    if specs.is_empty() {
+        return Err(Error::InvalidOption("--create names no family".into()));
+    }
+    specs
+        .iter()
+        .map(|s| FamilyDescriptor::parse_spec(s).map_err(Error::from))
+        .collect()
+}
+
+/// A quarter of the machine's memory (from /proc/meminfo), or 1 GiB if unknown.
+pub fn default_memory() -> usize {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<usize>().ok())
+        })
+        .map(|kb| kb * 1024 / 4)
+        .unwrap_or(1 << 30)
+}
+
+/// The directory an import works in; removed when dropped unless kept.
+struct WorkDir {
+    path: PathBuf,
+    remove: bool,
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        if self.remove {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+fn prepare_output_dir(dir: &Path) -> Result<()> {
+    match std::fs::read_dir(dir) {
+        Ok(mut rd) => {
+            if rd.next().is_some() {
+                return Err(Error::OutputDirNotEmpty(dir.to_path_buf()));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))
+        }
+        Err(e) => Err(Error::io(dir, e)),
+    }
+}
+
+/// A stable fingerprint of a run: table, inputs (path, size, mtime), mapping and timestamp.
+fn fingerprint(opts: &ImportOptions, files: &[InputFile], ts: i64) -> u64 {
+    let mut s = format!(
+        "{}|{ts}|{:?}|{:?}|{:?}",
+        opts.table, opts.columns, opts.source, opts.salt_buckets
+    );
+    for f in files {
+        s.push_str(&format!("|{}:{}:{}", f.path.display(), f.size, f.mtime_ms));
+    }
+    hash64(s.as_bytes())
+}
+
+/// What the planning step decided.
+struct Plan {
+    files: Vec<InputFile>,
+    names: Vec<Option<Vec<String>>>,
+    mappings: Vec<Mapping>,
+    table: ColumnTable,
+}
+
+fn plan(opts: &ImportOptions) -> Result<Plan> {
+    let files = expand_inputs(&opts.inputs, &opts.source)?;
+    let mut names = Vec::new();
+    let mut mappings = Vec::new();
+    for f in &files {
+        let n = match (&opts.columns, f.format) {
+            // A named spec selects JSON fields by name, whatever the first object holds.
+            (Some(spec), Format::Jsonl) if spec.is_named() => Some(
+                spec.entries
+                    .iter()
+                    .filter_map(|e| e.source.clone())
+                    .collect(),
+            ),
+            _ => source::field_names(f, &opts.source)?,
+        };
+        let m = Mapping::resolve(opts.columns.as_ref(), n.as_deref()).map_err(|e| match e {
+            Error::Spec(m) => Error::Spec(format!("{}: {m}", f.path.display())),
+            other => other,
+        })?;
+        names.push(n);
+        mappings.push(m);
+    }
+    let table = ColumnTable::from_mappings(&mappings)?;
+    Ok(Plan {
+        files,
+        names,
+        mappings,
+        table,
+    })
+}
+
+/// Checks the mapped families against the table (or the families to create).
+fn check_families(
+    table: &str,
+    have: &[FamilyDescriptor],
+    cols: &ColumnTable,
+    creating: bool,
+) -> Result<()> {
+    for fam in &cols.families {
+        if !have.iter().any(|d| &d.name == fam) {
+            return Err(Error::UnknownFamily {
+                table: table.to_string(),
+                family: to_string_binary(fam),
+                origin: if creating {
+                    "the column mapping; add it to --create".into()
+                } else {
+                    "the column mapping".into()
+                },
+            });
+        }
+    }
+    Ok(())
+}
+
+struct ReadOutcome {
+    sampler: Option<Sampler>,
+    bad_lines: u64,
+    rows: u64,
+}
+
+/// Reads every input into the sorter with one reader thread per file (up to `threads`).
+#[allow(clippy::too_many_arguments)]
+fn read_phase(
+    opts: &ImportOptions,
+    plan: &Plan,
+    sorter: &mut Sorter<'_>,
+    default_ts: i64,
+    threads: usize,
+    batch_limit: usize,
+    sample_k: Option<usize>,
+    bar: &PhaseBar,
+) -> Result<ReadOutcome> {
+    let (tx, rx) = bounded::<Msg>(threads.max(1));
+    let next = AtomicUsize::new(0);
+    let cancel = AtomicBool::new(false);
+    let bytes_done = AtomicU64::new(0);
+    let keep_text = opts.bad_lines_file.is_some();
+    let mut bad_out = match &opts.bad_lines_file {
+        Some(p) => Some(BufWriter::new(
+            File::create(p).map_err(|e| Error::io(p, e))?,
+        )),
+        None => None,
+    };
+    let readers = threads.clamp(1, plan.files.len().max(1));
+    let mut outcome = ReadOutcome {
+        sampler: sample_k.map(Sampler::new),
+        bad_lines: 0,
+        rows: 0,
+    };
+    let mut first_err: Option<(usize, Error)> = None;
+    std::thread::scope(|s| {
+        let mut handles = Vec::new();
+        for _ in 0..readers {
+            let tx = tx.clone();
+            let (next, cancel, bytes_done) = (&next, &cancel, &bytes_done);
+            handles.push(s.spawn(move || {
+                let mut sampler = sample_k.map(Sampler::new);
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= plan.files.len() || cancel.load(Ordering::Relaxed) {
+                        return (Ok(()), sampler);
+                    }
+                    let r = read_one(
+                        opts,
+                        plan,
+                        i,
+                        default_ts,
+                        batch_limit,
+                        &tx,
+                        keep_text,
+                        cancel,
+                        sampler.as_mut(),
+                        bytes_done,
+                    );
+                    if let Err(e) = r {
+                        cancel.store(true, Ordering::Relaxed);
+                        return (Err((i, e)), sampler);
+                    }
+                }
+            }));
+        }
+        drop(tx);
+        loop {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(Msg::Batch(b)) => {
+                    outcome.rows += b.rows;
+                    if first_err.is_none() {
+                        if let Err(e) = sorter.push(b) {
+                            cancel.store(true, Ordering::Relaxed);
+                            first_err = Some((usize::MAX, e));
+                        }
+                    }
+                }
+                Ok(Msg::Bad(bad)) => {
+                    outcome.bad_lines += 1;
+                    if let (Some(w), None) = (bad_out.as_mut(), &first_err) {
+                        let r = writeln!(
+                            w,
+                            "# {}:{}:{}: {}",
+                            bad.file.display(),
+                            bad.line,
+                            bad.column,
+                            bad.reason
+                        )
+                        .and_then(|_| w.write_all(&bad.text))
+                        .and_then(|_| w.write_all(b"\n"));
+                        if let Err(e) = r {
+                            cancel.store(true, Ordering::Relaxed);
+                            let path = opts.bad_lines_file.clone().unwrap_or_default();
+                            first_err = Some((usize::MAX, Error::io(path, e)));
+                        }
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            bar.set(bytes_done.load(Ordering::Relaxed));
+        }
+        for h in handles {
+            match h.join() {
+                Ok((r, sampler)) => {
+                    if let (Some(all), Some(mine)) = (outcome.sampler.as_mut(), sampler) {
+                        all.merge(mine);
+                    }
+                    if let Err((i, e)) = r {
+                        // Report the failure of the earliest file (deterministic), errors of
+                        // our own (sorter, bad-lines file) first.
+                        let replace = match &first_err {
+                            None => true,
+                            Some((j, _)) => {
+                                *j != usize::MAX && i < *j && !matches!(e, Error::Internal(_))
+                            }
+                        };
+                        if replace {
+                            first_err = Some((i, e));
+                        }
+                    }
+                }
+                Err(_) => {
+                    first_err.get_or_insert((
+                        usize::MAX,
+                        Error::Internal("a reader thread panicked".into()),
+                    ));
+                }
+            }
+        }
+    });
+    if let Some((_, e)) = first_err {
+        return Err(e);
+    }
+    if let Some(w) = bad_out.as_mut() {
+        let p = opts.bad_lines_file.clone().unwrap_or_default();
+        w.flush().map_err(|e| Error::io(p, e))?;
+    }
+    bar.finish();
+    Ok(outcome)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read_one(
+    opts: &ImportOptions,
+    plan: &Plan,
+    i: usize,
+    default_ts: i64,
+    batch_limit: usize,
+    tx: &crossbeam_channel::Sender<Msg>,
+    keep_text: bool,
+    cancel: &AtomicBool,
+    sampler: Option<&mut Sampler>,
+    bytes_done: &AtomicU64,
+) -> Result<()> {
+    let file = &plan.files[i];
+    let mapping = &plan.mappings[i];
+    let builder = RowBuilder::new(mapping, &plan.table, default_ts, opts.salt_buckets)?;
+    let mut ctx = ReadCtx::new(
+        i,
+        &file.path,
+        builder,
+        batch_limit,
+        tx,
+        opts.skip_bad_lines,
+        keep_text,
+        cancel,
+        sampler,
+        bytes_done,
+    );
+    match file.format {
+        Format::Csv | Format::Tsv => source::csv::read(file, &opts.source, &mut ctx),
+        Format::Jsonl => {
+            let names = plan.names[i].as_deref().unwrap_or_default();
+            // Without a spec the first object defines the fields and others are errors; with
+            // one, unmapped fields are ignored.
+            source::jsonl::read(file, names, opts.columns.is_none(), &mut ctx)
+        }
+        Format::Parquet => {
+            let mut used: Vec<usize> = mapping.columns.iter().map(|c| c.field).collect();
+            used.push(mapping.row_key);
+            used.extend(mapping.timestamp);
+            let rows = (batch_limit / 256).clamp(64, 8192);
+            source::parquet::read(file, &used, rows, &mut ctx)
+        }
+    }
+}
+
+/// Runs an import against `target`.
+pub fn run_import(target: &dyn BulkTarget, opts: &ImportOptions) -> Result<ImportSummary> {
+    let threads = opts
+        .threads
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+        .max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Internal(format!("thread pool: {e}")))?;
+    pool.install(|| import_in_pool(target, opts, threads))
+}
+
+fn import_in_pool(
+    target: &dyn BulkTarget,
+    opts: &ImportOptions,
+    threads: usize,
+) -> Result<ImportSummary> {
+    if opts.bad_lines_file.is_some() && !opts.skip_bad_lines {
+        return Err(Error::InvalidOption(
+            "--bad-lines-file needs --skip-bad-lines".into(),
+        ));
+    }
+    if opts.presplit.is_some() && opts.create.is_none() {
+        return Err(Error::InvalidOption("--presplit needs --create".into()));
+    }
+    if opts.salt_buckets == Some(0) {
+        return Err(Error::InvalidOption(
+            "--salt-buckets must be 1..=255".into(),
+        ));
+    }
+    let mut times = PhaseTimes::default();
+    let mut summary = ImportSummary {
+        table: opts.table.clone(),
+        ..ImportSummary::default()
+    };
+
+    // Plan.
+    let timer = PhaseTimes::start("plan");
+    let plan = plan(opts)?;
+    let existing = target.families(&opts.table)?;
+    let family_descs: Vec<FamilyDescriptor> = match (&existing, &opts.create) {
+        (Some(f), _) => {
+            check_families(&opts.table, f, &plan.table, false)?;
+            f.clone()
+        }
+        (None, Some(create)) => {
+            check_families(&opts.table, create, &plan.table, true)?;
+            create.clone()
+        }
+        (None, None) => return Err(Error::TableNotFound(opts.table.clone())),
+    };
+    let (ts, ts_source) = match opts.timestamp {
+        Some(t) => (t, "--timestamp".to_string()),
+        None => (
+            plan.files.iter().map(|f| f.mtime_ms).max().unwrap_or(0),
+            "newest input file's modification time".to_string(),
+        ),
+    };
+    summary.timestamp = ts;
+    summary.timestamp_source = ts_source;
+    summary.input_files = plan.files.len();
+    summary.bytes_in = plan.files.iter().map(|f| f.size).sum();
+    let work = match &opts.output_dir {
+        Some(d) => {
+            prepare_output_dir(d)?;
+            WorkDir {
+                path: d.clone(),
+                remove: false,
+            }
+        }
+        None => {
+            let safe: String = opts
+                .table
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            let dir = target.staging_dir().join(format!(
+                "bulkload-{safe}-{:016x}",
+                fingerprint(opts, &plan.files, ts)
+            ));
+            // A previous run of this very import that was killed leaves its directory: start over.
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            }
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            WorkDir {
+                path: dir,
+                remove: true,
+            }
+        }
+    };
+    summary.output_dir = work.path.clone();
+    let spill = WorkDir {
+        path: work.path.join(".spill"),
+        remove: true,
+    };
+    timer.stop(&mut times);
+
+    // Read + sort.
+    let memory = opts.memory.unwrap_or_else(default_memory).max(256 * 1024);
+    summary.memory_budget = memory;
+    let sort_budget = memory / 4 * 3;
+    let batch_limit = (memory / 4 / (4 * (threads + 1))).clamp(4 * 1024, 1 << 20);
+    let creating = existing.is_none();
+    let sample_k = (creating && opts.presplit.is_some_and(|n| n > 1)).then(|| {
+        opts.presplit
+            .unwrap_or(1)
+            .saturating_mul(200)
+            .clamp(2_000, 200_000)
+    });
+    let timer = PhaseTimes::start("read");
+    let mut sorter = Sorter::new(&plan.table, sort_budget, &spill.path);
+    let bar = PhaseBar::new(opts.progress, "read", summary.bytes_in, true);
+    let outcome = read_phase(
+        opts,
+        &plan,
+        &mut sorter,
+        ts,
+        threads,
+        batch_limit,
+        sample_k,
+        &bar,
+    )?;
+    summary.rows = outcome.rows;
+    summary.bad_lines = outcome.bad_lines;
+    timer.stop(&mut times);
+    let timer = PhaseTimes::start("sort");
+    let (sorted, stats) = sorter.finish()?;
+    summary.spills = stats.spills;
+    summary.peak_buffer_bytes = stats.peak_buffer_bytes;
+    summary.duplicate_cells = stats.duplicates;
+    timer.stop(&mut times);
+
+    // Partition: region boundaries (creating the table first if needed).
+    let regions = if creating {
+        let mut split_keys = match (&outcome.sampler, opts.salt_buckets) {
+            (Some(s), _) => s.split_points(opts.presplit.unwrap_or(1)),
+            (None, Some(b)) => salt_split_points(b),
+            (None, None) => Vec::new(),
+        };
+        split_keys.dedup();
+        target.create_table(&opts.table, &family_descs, &split_keys)?;
+        summary.created_table = true;
+        target.regions(&opts.table)?
+    } else {
+        target.regions(&opts.table)?
+    };
+    summary.regions = regions.len();
+
+    // Write.
+    let timer = PhaseTimes::start("write");
+    let family_options = plan
+        .table
+        .families
+        .iter()
+        .map(|f| {
+            family_descs
+                .iter()
+                .find(|d| &d.name == f)
+                .map(store_server::storefile::writer_options)
+                .unwrap_or_default()
+        })
+        .collect();
+    let cfg = OutputConfig {
+        dir: work.path.clone(),
+        family_options,
+        max_file_size: opts.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
+        bulk_load_time: store_server::now_ms(),
+        threads,
+    };
+    let total_cells = match &sorted {
+        Sorted::Memory { entries, .. } => entries.len() as u64,
+        Sorted::Runs(r) => r.iter().flatten().map(|r| r.cells).sum(),
+    };
+    let bar = PhaseBar::new(opts.progress, "write", total_cells, false);
+    let cells_written = AtomicU64::new(0);
+    let done = AtomicBool::new(false);
+    let files = std::thread::scope(|s| {
+        let (done_ref, written_ref, bar_ref) = (&done, &cells_written, &bar);
+        s.spawn(move || {
+            while !done_ref.load(Ordering::Relaxed) {
+                bar_ref.set(written_ref.load(Ordering::Relaxed));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let r = write_output(&sorted, &plan.table, &regions, &cfg, &cells_written);
+        done.store(true, Ordering::Relaxed);
+        r
+    })?;
+    bar.set(cells_written.load(Ordering::Relaxed));
+    bar.finish();
+    drop(sorted);
+    drop(spill);
+    summary.cells = files.iter().map(|f| f.cells).sum();
+    summary.hfiles = files.len();
+    summary.hfile_bytes = files.iter().map(|f| f.bytes).sum();
+    timer.stop(&mut times);
+
+    // Load.
+    if opts.output_dir.is_none() {
+        let timer = PhaseTimes::start("load");
+        let load_files_list: Vec<LoadFile> = files
+            .iter()
+            .filter_map(|f| LoadFile::open(&f.family, &f.path).transpose())
+            .collect::<Result<_>>()?;
+        let bar = PhaseBar::new(opts.progress, "load", load_files_list.len() as u64, false);
+        let progress = |n: u64| bar.set(n);
+        let lopts = LoadOptions {
+            work_dir: work.path.clone(),
+            max_rounds: None,
+            hooks: opts.hooks.as_deref(),
+            on_progress: Some(&progress),
+        };
+        let report = load_files(target, &opts.table, load_files_list, &lopts)?;
+        bar.finish();
+        summary.load = Some(report);
+        timer.stop(&mut times);
+    }
+    summary.times = times;
+    Ok(summary)
+}
+
+/// Runs `basalt load DIR TABLE`: loads every HFile under `DIR/<family>/`.
+pub fn run_load(
+    target: &dyn BulkTarget,
+    dir: &Path,
+    table: &str,
+    hooks: Option<&dyn LoadHooks>,
+    progress: bool,
+) -> Result<crate::report::LoadSummary> {
+    let start = std::time::Instant::now();
+    let files = crate::load::collect_dir(dir)?;
+    let bar = PhaseBar::new(progress, "load", files.len() as u64, false);
+    let on_progress = |n: u64| bar.set(n);
+    let opts = LoadOptions {
+        work_dir: dir.to_path_buf(),
+        max_rounds: None,
+        hooks,
+        on_progress: Some(&on_progress),
+    };
+    let load = load_files(target, table, files, &opts)?;
+    bar.finish();
+    Ok(crate::report::LoadSummary {
+        table: table.to_string(),
+        dir: dir.to_path_buf(),
+        load,
+        elapsed: start.elapsed(),
+    })
+}

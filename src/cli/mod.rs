@@ -1,0 +1,56 @@
+//! Command-line parsing (clap) and dispatch to the subcommands.
+
+pub mod hfile;
+pub mod tour;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::Result;
+
+/// Top-level command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "basalt",
+    version,
+    about = "Basalt: an HBase-architecture store in Rust, for bulk loading and batch analytics",
+    after_help = "Start here:\n  basalt hfile tour          write, inspect, check and rewrite a sample HFile\n  basalt hfile --help        the HFile tool (info, cells, check, rewrite)"
+)]
+pub struct Cli {
+    /// Store root directory (default: $BASALT_ROOT or ./basalt-data).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<std::path::PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands of `basalt`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inspect, verify and rewrite HFiles (like HBase's `hbase hfile`).
+    Hfile(hfile::HfileArgs),
+    /// Bulk-import CSV/TSV/Parquet/JSON-lines files into a table through sorted HFiles.
+    Import(crate::import::ImportArgs),
+    /// Load a directory of HFiles (DIR/<family>/<hfile>) into a table, atomically per region.
+    Load(crate::import::LoadArgs),
+    /// Parallel scan jobs over regions (rowcounter, cellcounter, copytable, export, ...).
+    #[command(flatten)]
+    Jobs(crate::jobs::JobCommand),
+    /// HBase shell verbs on the embedded store (create, put, get, scan, ..., shell).
+    #[command(flatten)]
+    Shell(crate::shell::ShellCommand),
+}
+
+/// Runs a parsed command line; the exit code tells scripts whether the job succeeded.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Hfile(args) => hfile::run(args),
+        Command::Import(args) => crate::import::run_import(cli.root, args),
+        Command::Load(args) => crate::import::run_load(cli.root, args),
+        Command::Jobs(cmd) => Ok(crate::jobs::main(cli.root, cmd)),
+        Command::Shell(cmd) => Ok(crate::shell::main(cli.root, cmd)),
+    }
+}
