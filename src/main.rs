@@ -8,6 +8,7 @@ mod display;
 mod error;
 mod import;
 mod jobs;
+mod quickstart;
 mod sample;
 mod shell;
 

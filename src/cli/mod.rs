@@ -30,6 +30,8 @@ pub struct Cli {
 /// The subcommands of `basalt`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The whole job on the embedded store: bulk import, queries, scan jobs, compaction.
+    Quickstart(crate::quickstart::QuickstartArgs),
     /// Inspect, verify and rewrite HFiles (like HBase's `hbase hfile`).
     Hfile(hfile::HfileArgs),
     /// Bulk-import CSV/TSV/Parquet/JSON-lines files into a table through sorted HFiles.
@@ -48,6 +50,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Hfile(args) => hfile::run(args),
+        Command::Quickstart(args) => crate::quickstart::run(cli.root, args),
         Command::Import(args) => crate::import::run_import(cli.root, args),
         Command::Load(args) => crate::import::run_load(cli.root, args),
         Command::Jobs(cmd) => Ok(crate::jobs::main(cli.root, cmd)),
