@@ -4,6 +4,7 @@
 //! the engine, bulk load, map/reduce and SQL commands join it as their crates land.
 
 mod cli;
+mod compact;
 mod display;
 mod error;
 mod import;

@@ -38,6 +38,9 @@ pub enum Command {
     Import(crate::import::ImportArgs),
     /// Load a directory of HFiles (DIR/<family>/<hfile>) into a table, atomically per region.
     Load(crate::import::LoadArgs),
+    /// Nightly compaction tooling: plan, run and report (`basalt compact --help`).
+    #[command(subcommand)]
+    Compact(crate::compact::CompactCommand),
     /// Parallel scan jobs over regions (rowcounter, cellcounter, copytable, export, ...).
     #[command(flatten)]
     Jobs(crate::jobs::JobCommand),
@@ -53,6 +56,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Quickstart(args) => crate::quickstart::run(cli.root, args),
         Command::Import(args) => crate::import::run_import(cli.root, args),
         Command::Load(args) => crate::import::run_load(cli.root, args),
+        Command::Compact(cmd) => Ok(crate::compact::main(cli.root, cmd)),
         Command::Jobs(cmd) => Ok(crate::jobs::main(cli.root, cmd)),
         Command::Shell(cmd) => Ok(crate::shell::main(cli.root, cmd)),
     }

@@ -15,6 +15,8 @@ use crate::region::Region;
 use crate::store::Store;
 use crate::storefile::{write_store_file, FileMeta, StoreFile};
 
+pub mod tool;
+
 /// Knobs of the minor compaction policy (HBase's `hbase.hstore.compaction.*`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CompactionConfig {
@@ -103,6 +105,152 @@ pub struct CompactionReport {
     pub cells_out: u64,
     /// Delete markers dropped.
     pub tombstones_dropped: u64,
+    /// Cells dropped, by reason.
+    pub dropped: DropCounts,
+}
+
+/// Cells a compaction dropped, by reason (see [`count_drops`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DropCounts {
+    /// Delete markers themselves (major only).
+    pub delete_markers: u64,
+    /// Puts masked by a delete marker (major only).
+    pub deleted: u64,
+    /// Puts older than the family's TTL beyond `min_versions` (major only).
+    pub expired_ttl: u64,
+    /// Puts beyond the family's `max_versions` (major only).
+    pub excess_versions: u64,
+    /// Older writes of an identical key (same column, timestamp and type).
+    pub duplicates: u64,
+    /// Cells of an unknown type (major only).
+    pub other: u64,
+}
+
+impl DropCounts {
+    /// Adds `o` into `self`.
+    pub fn add(&mut self, o: &DropCounts) {
+        self.delete_markers += o.delete_markers;
+        self.deleted += o.deleted;
+        self.expired_ttl += o.expired_ttl;
+        self.excess_versions += o.excess_versions;
+        self.duplicates += o.duplicates;
+        self.other += o.other;
+    }
+
+    /// All dropped cells.
+    pub fn total(&self) -> u64 {
+        self.delete_markers
+            + self.deleted
+            + self.expired_ttl
+            + self.excess_versions
+            + self.duplicates
+            + self.other
+    }
+}
+
+/// Classifies what a major compaction drops from the sorted cells of one row of one store,
+/// mirroring [`crate::matcher::process_row`] in [`Mode::MajorCompaction`] (a minor
+/// compaction drops only duplicates). Adds the counts to `d`; returns the cells kept.
+pub fn count_drops(
+    cells: &[Cell],
+    r: &FamilyRules,
+    major: bool,
+    now_ms: i64,
+    d: &mut DropCounts,
+) -> u64 {
+    use hfile::{CellType, CellView};
+    let oldest_unexpired = r.ttl_ms.map(|t| now_ms.saturating_sub(t));
+    let mut fam: Option<&[u8]> = None;
+    let mut family_ts: Option<i64> = None;
+    let mut family_versions: std::collections::HashSet<i64> = Default::default();
+    let mut col: Option<&[u8]> = None;
+    let mut col_delete_ts: Option<i64> = None;
+    let mut version_deletes: std::collections::HashSet<i64> = Default::default();
+    let mut prev: Option<(i64, u8)> = None;
+    let mut count: u32 = 0;
+    let mut kept = 0u64;
+    for c in cells {
+        if fam != Some(c.family()) {
+            fam = Some(c.family());
+            family_ts = None;
+            family_versions.clear();
+            col = None;
+        }
+        if col != Some(c.qualifier()) {
+            col = Some(c.qualifier());
+            col_delete_ts = None;
+            version_deletes.clear();
+            prev = None;
+            count = 0;
+        }
+        let key = (c.timestamp, c.type_code);
+        if prev == Some(key) {
+            d.duplicates += 1;
+            continue;
+        }
+        prev = Some(key);
+        if !major {
+            kept += 1;
+            continue;
+        }
+        let ts = c.timestamp;
+        match c.cell_type() {
+            Some(CellType::DeleteFamily) => {
+                family_ts = Some(family_ts.map_or(ts, |f| f.max(ts)));
+                d.delete_markers += 1;
+            }
+            Some(CellType::DeleteFamilyVersion) => {
+                family_versions.insert(ts);
+                d.delete_markers += 1;
+            }
+            Some(CellType::DeleteColumn) => {
+                col_delete_ts = Some(col_delete_ts.map_or(ts, |f| f.max(ts)));
+                d.delete_markers += 1;
+            }
+            Some(CellType::Delete) => {
+                version_deletes.insert(ts);
+                d.delete_markers += 1;
+            }
+            Some(CellType::Put) => {
+                let masked = family_ts.is_some_and(|f| ts <= f)
+                    || family_versions.contains(&ts)
+                    || col_delete_ts.is_some_and(|x| ts <= x)
+                    || version_deletes.contains(&ts);
+                if masked {
+                    d.deleted += 1;
+                } else if oldest_unexpired.is_some_and(|o| ts < o) && count >= r.min_versions {
+                    d.expired_ttl += 1;
+                } else if count >= r.max_versions {
+                    d.excess_versions += 1;
+                } else {
+                    count += 1;
+                    kept += 1;
+                }
+            }
+            _ => d.other += 1,
+        }
+    }
+    kept
+}
+
+/// Callbacks a compaction calls while it runs.
+pub struct CompactionHooks<'a> {
+    /// Called with (an upper estimate of) the bytes about to be written, in batches of
+    /// about 64 KiB; may sleep to throttle the compaction.
+    pub on_write: &'a (dyn Fn(u64) + Sync),
+}
+
+impl CompactionHooks<'static> {
+    /// Hooks that do nothing.
+    pub fn none() -> CompactionHooks<'static> {
+        CompactionHooks { on_write: &|_| {} }
+    }
+}
+
+/// Upper estimate of the bytes a cell takes in a store file (key and value with their
+/// length prefixes, plus a memstore timestamp).
+pub fn cell_write_estimate(c: &Cell) -> u64 {
+    (c.row.len() + c.family.len() + c.qualifier.len() + c.value.len() + c.tags.len() + 32) as u64
 }
 
 /// Rewrites `files` of `store` into one file and swaps it in.
@@ -112,6 +260,18 @@ pub fn compact_files(
     major: bool,
     rules: FamilyRules,
     now_ms: i64,
+) -> Result<CompactionReport> {
+    compact_files_with(store, files, major, rules, now_ms, &CompactionHooks::none())
+}
+
+/// [`compact_files`] calling `hooks` as it goes; the report counts dropped cells by reason.
+pub fn compact_files_with(
+    store: &Store,
+    files: Vec<Arc<StoreFile>>,
+    major: bool,
+    rules: FamilyRules,
+    now_ms: i64,
+    hooks: &CompactionHooks<'_>,
 ) -> Result<CompactionReport> {
     let mut report = CompactionReport {
         family: store.family().name.clone(),
@@ -137,16 +297,29 @@ pub fn compact_files(
     let mut cells_out = 0u64;
     let mut pending: std::vec::IntoIter<Cell> = Vec::new().into_iter();
     let mut failed: Option<crate::Error> = None;
+    let mut dropped = DropCounts::default();
+    let mut unpaid = 0u64;
     let mut iter = std::iter::from_fn(|| loop {
         if let Some(c) = pending.next() {
             cells_out += 1;
+            unpaid += cell_write_estimate(&c);
+            if unpaid >= 64 << 10 {
+                (hooks.on_write)(unpaid);
+                unpaid = 0;
+            }
             return Some(Ok(c));
         }
         if failed.is_some() {
             return None;
         }
         match next_row_cells(&mut cursor) {
-            Ok(None) => return None,
+            Ok(None) => {
+                if unpaid > 0 {
+                    (hooks.on_write)(unpaid);
+                    unpaid = 0;
+                }
+                return None;
+            }
             Err(e) => {
                 failed = Some(e);
                 return Some(Err(crate::Error::InvalidArgument(
@@ -163,6 +336,7 @@ pub fn compact_files(
                             .unwrap_or(false)
                     })
                     .count() as u64;
+                count_drops(&row, &rules, major, now_ms, &mut dropped);
                 let kept = if major {
                     process_row(&row, &rule_map, Mode::MajorCompaction, now_ms)
                 } else {
@@ -204,6 +378,7 @@ pub fn compact_files(
     report.cells_in = cells_in;
     report.cells_out = cells_out;
     report.tombstones_dropped = if major { tombstones } else { 0 };
+    report.dropped = dropped;
     report.bytes_out = out.as_ref().map(|f| f.size()).unwrap_or(0);
     store.replace_files(&files, out.into_iter().collect())?;
     Ok(report)
@@ -223,27 +398,69 @@ pub fn compact_region(
     let now = crate::now_ms();
     let mut reports = Vec::new();
     for (fam, store) in region.stores() {
-        let files = if major {
-            store.state().files
-        } else {
-            select_minor(store, cfg)
-        };
-        if files.is_empty()
-            || (major
-                && files.len() == 1
-                && files[0].reader().is_major_compaction()
-                && store.family().ttl_secs.is_none())
-        {
+        let files = files_to_compact(store, major, cfg);
+        if files.is_empty() {
             continue;
         }
-        let rules = region.rules().get(fam).copied().unwrap_or(FamilyRules {
-            max_versions: 1,
-            min_versions: 0,
-            ttl_ms: None,
-        });
+        let rules = family_rules(region, fam);
         reports.push(compact_files(store, files, major, rules, now)?);
     }
     Ok(reports)
+}
+
+/// The files a compaction of `store` would take: all (major, unless the store is one
+/// major-compacted file without TTL, which a rewrite would not change) or the exploring
+/// selection (minor). Empty if there is nothing to do.
+pub fn files_to_compact(store: &Store, major: bool, cfg: &CompactionConfig) -> Vec<Arc<StoreFile>> {
+    let files = if major {
+        store.state().files
+    } else {
+        select_minor(store, cfg)
+    };
+    if major
+        && files.len() == 1
+        && files[0].reader().is_major_compaction()
+        && store.family().ttl_secs.is_none()
+    {
+        return Vec::new();
+    }
+    files
+}
+
+/// The rules of family `fam` of `region` (one version, no TTL if unknown).
+pub fn family_rules(region: &Region, fam: &[u8]) -> FamilyRules {
+    region.rules().get(fam).copied().unwrap_or(FamilyRules {
+        max_versions: 1,
+        min_versions: 0,
+        ttl_ms: None,
+    })
+}
+
+/// Compacts one store (family `fam`) of `region` like [`compact_region`] does, calling
+/// `hooks` while writing. Returns `None` if the store had nothing to compact.
+pub fn compact_store(
+    region: &Region,
+    fam: &[u8],
+    major: bool,
+    cfg: &CompactionConfig,
+    hooks: &CompactionHooks<'_>,
+) -> Result<Option<CompactionReport>> {
+    let _c = region.compaction_lock.lock();
+    if region.is_closed() {
+        return Err(crate::Error::RegionNotServing(region.info().region_name()));
+    }
+    if major {
+        region.flush()?;
+    }
+    let Some(store) = region.stores().get(fam) else {
+        return Ok(None);
+    };
+    let files = files_to_compact(store, major, cfg);
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let rules = family_rules(region, fam);
+    compact_files_with(store, files, major, rules, crate::now_ms(), hooks).map(Some)
 }
 
 #[cfg(test)]

@@ -17,12 +17,14 @@ pub mod matcher;
 pub mod memstore;
 pub mod mvcc;
 pub mod region;
+pub mod rowkey;
 pub mod scan;
 pub mod schema;
 pub mod server;
 pub mod split;
 pub mod store;
 pub mod storefile;
+pub mod typed;
 pub mod wal;
 
 pub use client::{Admin, CheckAndMutate, Connection, Delete, DeleteSpec, Mutation, Put, Table};

@@ -405,6 +405,9 @@ pub struct TableDescriptor {
     pub durability: Durability,
     /// Whether the table is enabled (served) or disabled.
     pub enabled: bool,
+    /// Table-level attributes (HBase's table `METADATA`), e.g. the SQL schema of a typed
+    /// table kept by [`crate::typed`]. Encoded only when non-empty, so older entries decode.
+    pub attributes: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
 impl TableDescriptor {
@@ -416,6 +419,7 @@ impl TableDescriptor {
             families,
             durability: Durability::Sync,
             enabled: true,
+            attributes: std::collections::BTreeMap::new(),
         }
     }
 
@@ -458,6 +462,12 @@ impl TableDescriptor {
         for f in &self.families {
             f.encode(&mut e);
         }
+        if !self.attributes.is_empty() {
+            e.u32(self.attributes.len() as u32);
+            for (k, v) in &self.attributes {
+                e.str(k).bytes(v);
+            }
+        }
         e.finish()
     }
 
@@ -483,12 +493,22 @@ impl TableDescriptor {
         for _ in 0..n {
             families.push(FamilyDescriptor::decode(&mut d)?);
         }
+        let mut attributes = std::collections::BTreeMap::new();
+        if !d.is_done() {
+            let n = d.u32()?;
+            for _ in 0..n {
+                let k = d.str()?;
+                let v = d.bytes()?.to_vec();
+                attributes.insert(k, v);
+            }
+        }
         d.expect_done()?;
         Ok(TableDescriptor {
             name: TableName { namespace, name },
             families,
             durability,
             enabled,
+            attributes,
         })
     }
 
@@ -636,6 +656,7 @@ mod tests {
         );
         td.durability = Durability::Async;
         td.enabled = false;
+        td.attributes.insert("k".into(), b"v".to_vec());
         let back = TableDescriptor::decode(&td.encode(), "x").ok();
         assert_eq!(back.as_ref(), Some(&td));
         assert!(TableDescriptor::decode(&td.encode()[..10], "x").is_err());

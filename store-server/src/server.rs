@@ -775,6 +775,12 @@ impl RegionServer {
 
     // ----- regions -----
 
+    /// The online regions of an enabled table, in key order (for tools that work region
+    /// by region, such as `basalt compact`).
+    pub fn table_regions(&self, t: &TableName) -> Result<Vec<Arc<Region>>> {
+        self.online_regions(t)
+    }
+
     fn online_regions(&self, t: &TableName) -> Result<Vec<Arc<Region>>> {
         let st = self.table_state(t)?;
         if !st.desc.enabled {

@@ -1,0 +1,234 @@
+//! `basalt compact plan`: what a compaction would do, per region and family, without
+//! changing anything. The selected files are merged and classified exactly as the
+//! compaction would (a read-only pass), so the dropped-cell estimates are exact for the
+//! files on disk (memstore contents, flushed first by a major compaction, are not counted).
+
+use std::sync::Arc;
+
+use crate::compaction::{
+    cell_write_estimate, count_drops, family_rules, files_to_compact, CompactionConfig, DropCounts,
+};
+use crate::cursor::{first_on_row, next_row_cells, CellCursor, MergeCursor};
+use crate::error::Result;
+use crate::schema::TableName;
+use crate::server::RegionServer;
+use crate::storefile::StoreFile;
+
+/// What to plan for.
+#[derive(Clone, Copy, Debug)]
+pub struct PlanOptions {
+    /// Plan a major compaction (all files) instead of the exploring selection.
+    pub major: bool,
+    /// Minor policy (`min_files`, `ratio` overridable from the command line).
+    pub policy: CompactionConfig,
+    /// Flag stores with more files than this.
+    pub too_many_files: usize,
+    /// Flag a TTL that would drop more than this fraction of a store's cells.
+    pub ttl_drop_fraction: f64,
+    /// Evaluate TTLs as of this time (ms since the epoch).
+    pub now_ms: i64,
+}
+
+impl PlanOptions {
+    /// Options for `major` with the server's policy and default advice thresholds.
+    pub fn new(server: &RegionServer, major: bool) -> PlanOptions {
+        PlanOptions {
+            major,
+            policy: server.config().compaction,
+            too_many_files: server.config().compaction.max_files,
+            ttl_drop_fraction: 0.5,
+            now_ms: crate::now_ms(),
+        }
+    }
+}
+
+/// One input file of a planned compaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedFile {
+    /// File name.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Cells.
+    pub entries: u64,
+}
+
+/// A warning attached to a store of the plan.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Advice {
+    /// The store has more files than the threshold.
+    TooManyFiles {
+        /// Files in the store.
+        files: usize,
+        /// The threshold.
+        limit: usize,
+    },
+    /// The region's store files exceed the split size.
+    RegionAboveSplitSize {
+        /// The region's store file bytes.
+        size: u64,
+        /// The split size (`max_file_size`).
+        limit: u64,
+    },
+    /// The family's TTL would drop most of the store's cells.
+    TtlDropsMost {
+        /// Fraction of the store's cells that are expired.
+        fraction: f64,
+    },
+}
+
+impl std::fmt::Display for Advice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Advice::TooManyFiles { files, limit } => {
+                write!(f, "too many files ({files} > {limit})")
+            }
+            Advice::RegionAboveSplitSize { size, limit } => {
+                write!(f, "region above split size ({size} > {limit} bytes)")
+            }
+            Advice::TtlDropsMost { fraction } => {
+                write!(f, "TTL would drop {:.0}% of the cells", fraction * 100.0)
+            }
+        }
+    }
+}
+
+/// The plan for one store (one family of one region).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StorePlan {
+    /// The table.
+    pub table: TableName,
+    /// The region's encoded name.
+    pub region: String,
+    /// The family.
+    pub family: Vec<u8>,
+    /// Files in the store now.
+    pub files_total: usize,
+    /// Files the compaction would take (empty: nothing to do).
+    pub selected: Vec<PlannedFile>,
+    /// Bytes of the selected files.
+    pub bytes_in: u64,
+    /// Expected size of the output file.
+    pub expected_bytes_out: u64,
+    /// Cells in the selected files.
+    pub cells_in: u64,
+    /// Cells the compaction would keep.
+    pub cells_out: u64,
+    /// Cells it would drop, by reason.
+    pub dropped: DropCounts,
+    /// Warnings.
+    pub advice: Vec<Advice>,
+}
+
+/// Plans every store of every online region of `tables`. Changes nothing.
+pub fn plan(
+    server: &RegionServer,
+    tables: &[TableName],
+    opts: &PlanOptions,
+) -> Result<Vec<StorePlan>> {
+    let split_size = server.config().max_file_size;
+    let mut out = Vec::new();
+    for t in tables {
+        for region in server.table_regions(t)? {
+            let region_size = region.store_files_size();
+            for (fam, store) in region.stores() {
+                let all = store.state().files;
+                let files = files_to_compact(store, opts.major, &opts.policy);
+                let rules = family_rules(&region, fam);
+                let (cells_in, cells_out, dropped, est_in, est_out) =
+                    dry_run(&files, &rules, opts.major, opts.now_ms)?;
+                let bytes_in: u64 = files.iter().map(|f| f.size()).sum();
+                let expected_bytes_out = if est_in == 0 {
+                    0
+                } else {
+                    (bytes_in as f64 * est_out as f64 / est_in as f64).round() as u64
+                };
+                let mut advice = Vec::new();
+                if all.len() > opts.too_many_files {
+                    advice.push(Advice::TooManyFiles {
+                        files: all.len(),
+                        limit: opts.too_many_files,
+                    });
+                }
+                if region_size > split_size {
+                    advice.push(Advice::RegionAboveSplitSize {
+                        size: region_size,
+                        limit: split_size,
+                    });
+                }
+                if rules.ttl_ms.is_some() {
+                    // Expiry is judged over the whole store, whatever the selection.
+                    let (_, _, whole, _, _) = if opts.major {
+                        (cells_in, cells_out, dropped, est_in, est_out)
+                    } else {
+                        dry_run(&all, &rules, true, opts.now_ms)?
+                    };
+                    let total: u64 = all.iter().map(|f| f.entries()).sum();
+                    if total > 0 {
+                        let fraction = whole.expired_ttl as f64 / total as f64;
+                        if fraction > opts.ttl_drop_fraction {
+                            advice.push(Advice::TtlDropsMost { fraction });
+                        }
+                    }
+                }
+                out.push(StorePlan {
+                    table: t.clone(),
+                    region: region.encoded_name(),
+                    family: fam.clone(),
+                    files_total: all.len(),
+                    selected: files
+                        .iter()
+                        .map(|f| PlannedFile {
+                            name: f.name().to_string(),
+                            size: f.size(),
+                            entries: f.entries(),
+                        })
+                        .collect(),
+                    bytes_in,
+                    expected_bytes_out,
+                    cells_in,
+                    cells_out,
+                    dropped,
+                    advice,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Merges `files` read-only and classifies every cell: (cells in, cells kept, drops,
+/// estimated bytes in, estimated bytes kept).
+fn dry_run(
+    files: &[Arc<StoreFile>],
+    rules: &crate::matcher::FamilyRules,
+    major: bool,
+    now_ms: i64,
+) -> Result<(u64, u64, DropCounts, u64, u64)> {
+    let mut dropped = DropCounts::default();
+    let (mut cells_in, mut cells_out, mut est_in, mut est_out) = (0u64, 0u64, 0u64, 0u64);
+    if files.is_empty() {
+        return Ok((0, 0, dropped, 0, 0));
+    }
+    let children: Vec<Box<dyn CellCursor>> = files
+        .iter()
+        .map(|f| Box::new(f.cursor()) as Box<dyn CellCursor>)
+        .collect();
+    let mut cursor = MergeCursor::new(children);
+    cursor.seek(&first_on_row(b""))?;
+    while let Some(row) = next_row_cells(&mut cursor)? {
+        let before = dropped.total();
+        let kept = count_drops(&row, rules, major, now_ms, &mut dropped);
+        cells_in += row.len() as u64;
+        cells_out += kept;
+        let row_bytes: u64 = row.iter().map(cell_write_estimate).sum();
+        est_in += row_bytes;
+        // Kept bytes: proportional within the row (cells of a row are similar in size).
+        let dropped_here = dropped.total() - before;
+        if !row.is_empty() {
+            est_out += row_bytes * (row.len() as u64 - dropped_here.min(row.len() as u64))
+                / row.len() as u64;
+        }
+    }
+    Ok((cells_in, cells_out, dropped, est_in, est_out))
+}
