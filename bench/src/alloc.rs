@@ -68,11 +68,6 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 }
 
-/// Bytes currently allocated through the Rust allocator.
-pub fn current() -> usize {
-    CURRENT.load(Relaxed)
-}
-
 /// Peak allocated bytes since the last [`reset_peak`].
 pub fn peak() -> usize {
     PEAK.load(Relaxed)
@@ -83,11 +78,4 @@ pub fn reset_peak() -> usize {
     let now = CURRENT.load(Relaxed);
     PEAK.store(now, Relaxed);
     now
-}
-
-/// Measures the extra bytes `f` needs at its peak, above what was allocated when it started.
-pub fn measure_peak<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let base = reset_peak();
-    let out = f();
-    (out, peak().saturating_sub(base))
 }

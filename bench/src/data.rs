@@ -15,7 +15,7 @@
 //!   compressible (see the file sizes in the results).
 
 use bytes::Bytes;
-use hfile::{Cell, CellView};
+use hfile::CellView;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -110,7 +110,7 @@ impl Dataset {
     /// Generates `n_cells` cells, `cells_per_row` per row (the last row may be shorter),
     /// deterministically from `seed`.
     pub fn generate(n_cells: usize, cells_per_row: usize, seed: u64) -> Dataset {
-        assert!(cells_per_row >= 1 && cells_per_row <= 999_999);
+        assert!((1..=999_999).contains(&cells_per_row));
         let mut rng = SmallRng::seed_from_u64(seed);
         let vocab = vocabulary(&mut rng);
         let n_rows = n_cells.div_ceil(cells_per_row);
@@ -204,10 +204,11 @@ impl Dataset {
     }
 
     /// Cell `i` as an owned [`hfile::Cell`] whose buffers are zero-copy slices of the arenas.
-    pub fn cell(&self, i: usize) -> Cell {
+    #[cfg(test)]
+    pub fn cell(&self, i: usize) -> hfile::Cell {
         let r = i / self.cells_per_row;
         let q = i % self.cells_per_row;
-        Cell::put(
+        hfile::Cell::put(
             self.rows
                 .slice(self.row_offsets[r] as usize..self.row_offsets[r + 1] as usize),
             Bytes::from_static(FAMILY),
@@ -238,7 +239,11 @@ mod tests {
         let mut logical = 0u64;
         for i in 0..ds.len() {
             let c = ds.view(i);
-            assert!((16..=32).contains(&c.row.len()), "row length {}", c.row.len());
+            assert!(
+                (16..=32).contains(&c.row.len()),
+                "row length {}",
+                c.row.len()
+            );
             assert_eq!(c.qualifier.len(), QUALIFIER_LEN);
             assert_eq!(c.value.len(), VALUE_LEN);
             // Byte-wise row ‖ family ‖ qualifier order must be strictly increasing.

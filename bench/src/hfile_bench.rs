@@ -6,8 +6,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hfile::{BlockCache, BloomType, CellView, Compression, DataBlockEncoding, Reader, Writer, WriterOptions};
+use hfile::{
+    BlockCache, BloomType, CellView, Compression, DataBlockEncoding, Reader, Writer, WriterOptions,
+};
 
+use crate::cpu::Stopwatch;
 use crate::data::Dataset;
 use crate::mem::RssWindow;
 use crate::stats::{Codec, GetStats, ScanStats, WriteStats};
@@ -30,9 +33,11 @@ pub struct Settings {
     pub fast_diff: bool,
     /// ROW Bloom filter (HBase's default) instead of none.
     pub row_bloom: bool,
+    /// Threads compressing data blocks (1 = on the writing thread).
+    pub compress_threads: usize,
 }
 
-/// Writes every cell of `ds` to an HFile at `path`, then `fsync`s it.
+/// Writes every cell of `ds` to an HFile at `path` (the writer `fsync`s it in `finish`).
 pub fn write(ds: &Dataset, path: &Path, codec: Codec, s: Settings) -> Result<WriteStats> {
     let opts = WriterOptions {
         block_size: s.block_size,
@@ -47,22 +52,24 @@ pub fn write(ds: &Dataset, path: &Path, codec: Codec, s: Settings) -> Result<Wri
         } else {
             BloomType::None
         },
+        compress_threads: s.compress_threads,
         ..Default::default()
     };
     let rss = RssWindow::start();
     let base = alloc::reset_peak();
-    let start = Instant::now();
+    let sw = Stopwatch::start();
     let mut w = Writer::create(path, opts)?;
     for i in 0..ds.len() {
         w.append(&ds.view(i))?;
     }
+    // `finish` writes the index, Bloom chunks, FileInfo and trailer, then fsyncs the file.
     let summary = w.finish()?;
     std::hint::black_box(&summary);
-    std::fs::File::open(path)?.sync_all()?;
-    let elapsed = start.elapsed();
+    let (elapsed, cpu) = sw.stop();
     let peak_heap = (alloc::peak() - base) as u64;
     Ok(WriteStats {
         elapsed,
+        cpu,
         file_bytes: std::fs::metadata(path)?.len(),
         peak_heap,
         peak_rss: rss.peak_growth(),
@@ -72,7 +79,7 @@ pub fn write(ds: &Dataset, path: &Path, codec: Codec, s: Settings) -> Result<Wri
 /// Scans the whole file in order without a block cache, touching every cell's key and value.
 pub fn scan(path: &Path) -> Result<ScanStats> {
     let reader = Reader::open(path, None)?;
-    let start = Instant::now();
+    let sw = Stopwatch::start();
     let mut s = reader.scanner();
     s.seek_to_first()?;
     let mut cells = 0u64;
@@ -84,8 +91,10 @@ pub fn scan(path: &Path) -> Result<ScanStats> {
         s.next()?;
     }
     std::hint::black_box(acc);
+    let (elapsed, cpu) = sw.stop();
     Ok(ScanStats {
-        elapsed: start.elapsed(),
+        elapsed,
+        cpu,
         cells,
     })
 }
@@ -111,21 +120,27 @@ impl Opened {
             let cells = self.reader.get_row(ds.row(r))?;
             let want = ds.cells_in_row(r);
             if cells.len() != want {
-                return Err(format!("hfile: row {r} has {} cells, expected {want}", cells.len()).into());
+                return Err(
+                    format!("hfile: row {r} has {} cells, expected {want}", cells.len()).into(),
+                );
             }
             if cells[0].value() != ds.view(r * ds.cells_per_row()).value {
                 return Err(format!("hfile: row {r} returned a wrong value").into());
             }
         }
         let mut lat = Vec::with_capacity(rows.len());
-        let start = Instant::now();
+        let sw = Stopwatch::start();
         for &r in rows {
             let t = Instant::now();
             let cells = self.reader.get_row(ds.row(r))?;
             lat.push(t.elapsed());
             std::hint::black_box(&cells);
         }
-        let elapsed = start.elapsed();
-        Ok(GetStats::from_latencies(lat, elapsed.max(Duration::from_nanos(1))))
+        let (elapsed, cpu) = sw.stop();
+        Ok(GetStats::from_latencies(
+            lat,
+            elapsed.max(Duration::from_nanos(1)),
+            cpu,
+        ))
     }
 }

@@ -5,6 +5,7 @@
 //! markdown table of medians and ratios. Further benchmarks are further subcommands.
 
 mod alloc;
+mod cpu;
 mod data;
 mod hfile_bench;
 mod hfile_cmd;

@@ -11,7 +11,6 @@
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use arrow::array::{Array, BinaryArray, BinaryBuilder, Int64Builder, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -20,6 +19,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, GzipLevel};
 use parquet::file::properties::WriterProperties;
 
+use crate::cpu::Stopwatch;
 use crate::data::{Dataset, FAMILY, QUALIFIER_LEN, VALUE_LEN};
 use crate::mem::RssWindow;
 use crate::stats::{Codec, ScanStats, WriteStats};
@@ -81,7 +81,7 @@ pub fn write(ds: &Dataset, path: &Path, codec: Codec) -> Result<WriteStats> {
         .build();
     let rss = RssWindow::start();
     let base = alloc::reset_peak();
-    let start = Instant::now();
+    let sw = Stopwatch::start();
     let file = File::create(path)?;
     let mut w = ArrowWriter::try_new(file, schema.clone(), Some(props))?;
     let mut from = 0;
@@ -93,10 +93,11 @@ pub fn write(ds: &Dataset, path: &Path, codec: Codec) -> Result<WriteStats> {
     let file = w.into_inner()?;
     file.sync_all()?;
     drop(file);
-    let elapsed = start.elapsed();
+    let (elapsed, cpu) = sw.stop();
     let peak_heap = (alloc::peak() - base) as u64;
     Ok(WriteStats {
         elapsed,
+        cpu,
         file_bytes: std::fs::metadata(path)?.len(),
         peak_heap,
         peak_rss: rss.peak_growth(),
@@ -111,7 +112,7 @@ fn binary<'a>(b: &'a RecordBatch, name: &str) -> Result<&'a BinaryArray> {
 
 /// Decodes the whole file into record batches and touches every cell's row and value.
 pub fn scan(path: &Path) -> Result<ScanStats> {
-    let start = Instant::now();
+    let sw = Stopwatch::start();
     let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(path)?)?
         .with_batch_size(8192)
         .build()?;
@@ -129,8 +130,10 @@ pub fn scan(path: &Path) -> Result<ScanStats> {
         cells += b.num_rows() as u64;
     }
     std::hint::black_box(acc);
+    let (elapsed, cpu) = sw.stop();
     Ok(ScanStats {
-        elapsed: start.elapsed(),
+        elapsed,
+        cpu,
         cells,
     })
 }

@@ -23,6 +23,7 @@ use rocksdb::{
     SstFileWriter, DB,
 };
 
+use crate::cpu::Stopwatch;
 use crate::data::{Dataset, FAMILY, TYPE_PUT};
 use crate::mem::RssWindow;
 use crate::stats::{Codec, GetStats, ScanStats, WriteStats};
@@ -75,7 +76,7 @@ pub fn write(
     let opts = options(codec, block_size, bloom, None);
     let rss = RssWindow::start();
     let base = alloc::reset_peak();
-    let start = Instant::now();
+    let sw = Stopwatch::start();
     let mut w = SstFileWriter::create(&opts);
     w.open(path)?;
     let mut key = Vec::with_capacity(64);
@@ -87,10 +88,11 @@ pub fn write(
     }
     w.finish()?;
     drop(w);
-    let elapsed = start.elapsed();
+    let (elapsed, cpu) = sw.stop();
     let peak_heap = (alloc::peak() - base) as u64;
     Ok(WriteStats {
         elapsed,
+        cpu,
         file_bytes: std::fs::metadata(path)?.len(),
         peak_heap,
         peak_rss: rss.peak_growth(),
@@ -115,7 +117,7 @@ impl Ingested {
         if db_dir.exists() {
             std::fs::remove_dir_all(db_dir)?;
         }
-        let cache = Cache::new_lru_cache(cache_bytes);
+        let cache = Cache::new_lru_cache(cache_bytes)?;
         let mut opts = options(codec, block_size, bloom, Some(&cache));
         opts.create_if_missing(true);
         opts.set_disable_auto_compactions(true);
@@ -129,7 +131,7 @@ impl Ingested {
 
     /// Reads every key and value in order without filling the block cache.
     pub fn scan(&self) -> Result<ScanStats> {
-        let start = Instant::now();
+        let sw = Stopwatch::start();
         let mut ro = ReadOptions::default();
         ro.fill_cache(false);
         let mut it = self.db.raw_iterator_opt(ro);
@@ -144,8 +146,10 @@ impl Ingested {
         }
         it.status()?;
         std::hint::black_box(acc);
+        let (elapsed, cpu) = sw.stop();
         Ok(ScanStats {
-            elapsed: start.elapsed(),
+            elapsed,
+            cpu,
             cells,
         })
     }
@@ -175,21 +179,29 @@ impl Ingested {
             self.check_row(ds, r, &self.get_row(ds.row(r))?)?;
         }
         let mut lat = Vec::with_capacity(rows.len());
-        let start = Instant::now();
+        let sw = Stopwatch::start();
         for &r in rows {
             let t = Instant::now();
             let cells = self.get_row(ds.row(r))?;
             lat.push(t.elapsed());
             std::hint::black_box(&cells);
         }
-        let elapsed = start.elapsed();
-        Ok(GetStats::from_latencies(lat, elapsed.max(Duration::from_nanos(1))))
+        let (elapsed, cpu) = sw.stop();
+        Ok(GetStats::from_latencies(
+            lat,
+            elapsed.max(Duration::from_nanos(1)),
+            cpu,
+        ))
     }
 
     fn check_row(&self, ds: &Dataset, r: usize, cells: &[(Vec<u8>, Vec<u8>)]) -> Result<()> {
         let want = ds.cells_in_row(r);
         if cells.len() != want {
-            return Err(format!("rocksdb: row {r} has {} cells, expected {want}", cells.len()).into());
+            return Err(format!(
+                "rocksdb: row {r} has {} cells, expected {want}",
+                cells.len()
+            )
+            .into());
         }
         let first = ds.view(r * ds.cells_per_row());
         if cells[0].1 != first.value {

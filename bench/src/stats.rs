@@ -29,6 +29,8 @@ impl fmt::Display for Codec {
 pub struct WriteStats {
     /// Wall time from creating the file to the writer's `finish` plus `fsync`.
     pub elapsed: Duration,
+    /// Process CPU time over the same span.
+    pub cpu: Duration,
     /// Size of the finished file.
     pub file_bytes: u64,
     /// Peak extra bytes allocated through Rust's allocator while writing.
@@ -40,8 +42,10 @@ pub struct WriteStats {
 /// What one full scan cost.
 #[derive(Clone, Debug, Default)]
 pub struct ScanStats {
-    /// Wall time of the scan, including opening the file.
+    /// Wall time of the scan, excluding opening the file.
     pub elapsed: Duration,
+    /// Process CPU time over the same span.
+    pub cpu: Duration,
     /// Cells read.
     pub cells: u64,
 }
@@ -51,6 +55,8 @@ pub struct ScanStats {
 pub struct GetStats {
     /// Wall time of the timed pass.
     pub elapsed: Duration,
+    /// Process CPU time of the timed pass.
+    pub cpu: Duration,
     /// Number of gets in the timed pass.
     pub ops: u64,
     /// Median latency.
@@ -61,10 +67,11 @@ pub struct GetStats {
 
 impl GetStats {
     /// Builds the stats from per-operation latencies.
-    pub fn from_latencies(mut lat: Vec<Duration>, elapsed: Duration) -> GetStats {
+    pub fn from_latencies(mut lat: Vec<Duration>, elapsed: Duration, cpu: Duration) -> GetStats {
         lat.sort_unstable();
         GetStats {
             elapsed,
+            cpu,
             ops: lat.len() as u64,
             p50: percentile(&lat, 0.50),
             p99: percentile(&lat, 0.99),
