@@ -1,0 +1,482 @@
+//! DataFusion `TableProvider`s over store tables: typed (Phoenix-like) tables and views use
+//! their [`TypedSchema`]; raw tables expose `rowkey` plus one `family:qualifier` column per
+//! column found in a sample of rows. `scan` pushes down the projection (only the needed
+//! families/qualifiers are read), key ranges from predicates on leading key columns,
+//! comparisons on non-key columns as store filters, and LIMIT when DataFusion passes one
+//! (without filters); otherwise a satisfied LIMIT stops the scan through back-pressure.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::catalog::Session as DfSession;
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::error::Result as DfResult;
+use datafusion::logical_expr::utils::split_conjunction;
+use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
+use datafusion::physical_plan::ExecutionPlan;
+use store_server::rowkey::{encode_value, SqlType};
+use store_server::scan::{CompareOp, Filter, Scan};
+use store_server::typed::{TypedSchema, DEFAULT_FAMILY, EMPTY_QUALIFIER};
+use store_server::{Connection, Table, TableName};
+
+use crate::error::{to_df, Result};
+use crate::keyrange::{self, ByteRange, KeyPlan};
+use crate::scan_exec::{
+    describe_filter, ColumnSource, Piece, ScanExplain, ScanMetrics, ScanSpec, StoreScanExec,
+};
+use crate::types::{arrow_type, scalar_to_value};
+
+/// Rows sampled to discover a raw table's columns.
+pub const RAW_SAMPLE_ROWS: usize = 1000;
+
+/// What kind of store table a provider reads.
+#[derive(Clone, Debug)]
+pub enum TableKind {
+    /// A typed table or a view: columns from the schema.
+    Typed(Arc<TypedSchema>),
+    /// A raw table: `rowkey` and `family:qualifier` columns (VARCHAR or VARBINARY).
+    Raw(Vec<RawColumn>),
+}
+
+/// One column of a raw table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawColumn {
+    /// Family.
+    pub family: Vec<u8>,
+    /// Qualifier.
+    pub qualifier: Vec<u8>,
+    /// VARCHAR if every sampled value was UTF-8, else VARBINARY.
+    pub ty: SqlType,
+}
+
+/// A DataFusion table over a store table.
+#[derive(Debug)]
+pub struct StoreTable {
+    conn: Arc<Connection>,
+    name: TableName,
+    display: String,
+    kind: TableKind,
+    schema: SchemaRef,
+    metrics: Arc<ScanMetrics>,
+    rowkey_ty: SqlType,
+}
+
+impl StoreTable {
+    /// A provider for a typed table or view stored in table `name`.
+    pub fn typed(
+        conn: Arc<Connection>,
+        name: TableName,
+        display: String,
+        schema: Arc<TypedSchema>,
+        metrics: Arc<ScanMetrics>,
+    ) -> StoreTable {
+        let fields: Vec<Field> = schema
+            .columns
+            .iter()
+            .map(|c| Field::new(&c.name, arrow_type(c.sql_type), c.nullable))
+            .collect();
+        StoreTable {
+            conn,
+            name,
+            display,
+            kind: TableKind::Typed(schema),
+            schema: Arc::new(Schema::new(fields)),
+            metrics,
+            rowkey_ty: SqlType::Varbinary,
+        }
+    }
+
+    /// A provider for a raw table; its columns come from sampling up to
+    /// [`RAW_SAMPLE_ROWS`] rows.
+    pub fn raw(
+        conn: Arc<Connection>,
+        name: TableName,
+        display: String,
+        metrics: Arc<ScanMetrics>,
+    ) -> Result<StoreTable> {
+        let table = conn.table(&name.to_string())?;
+        let mut cols: BTreeMap<(Vec<u8>, Vec<u8>), bool> = BTreeMap::new();
+        let mut keys_utf8 = true;
+        for row in table.scan(&Scan::new().with_limit(RAW_SAMPLE_ROWS))? {
+            let row = row?;
+            keys_utf8 &= std::str::from_utf8(&row.row).is_ok();
+            for c in &row.cells {
+                let utf8 = std::str::from_utf8(&c.value).is_ok();
+                let e = cols
+                    .entry((c.family.to_vec(), c.qualifier.to_vec()))
+                    .or_insert(true);
+                *e &= utf8;
+            }
+        }
+        let raw: Vec<RawColumn> = cols
+            .into_iter()
+            .map(|((family, qualifier), utf8)| RawColumn {
+                family,
+                qualifier,
+                ty: if utf8 {
+                    SqlType::Varchar
+                } else {
+                    SqlType::Varbinary
+                },
+            })
+            .collect();
+        let rowkey_ty = if keys_utf8 {
+            SqlType::Varchar
+        } else {
+            SqlType::Varbinary
+        };
+        let mut fields = vec![Field::new("rowkey", arrow_type(rowkey_ty), false)];
+        for c in &raw {
+            fields.push(Field::new(raw_column_name(c), arrow_type(c.ty), true));
+        }
+        Ok(StoreTable {
+            conn,
+            name,
+            display,
+            kind: TableKind::Raw(raw),
+            schema: Arc::new(Schema::new(fields)),
+            metrics,
+            rowkey_ty,
+        })
+    }
+
+    /// The kind of table.
+    pub fn kind(&self) -> &TableKind {
+        &self.kind
+    }
+
+    /// The key plan `filters` give (for tests and EXPLAIN).
+    pub fn key_plan(&self, filters: &[Expr]) -> KeyPlan {
+        match &self.kind {
+            TableKind::Typed(s) => keyrange::plan(s, filters),
+            TableKind::Raw(_) => raw_key_plan(filters),
+        }
+    }
+
+    /// Builds the scan node (synchronous part of [`TableProvider::scan`]).
+    fn plan_scan(
+        &self,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+        target_partitions: usize,
+    ) -> Result<StoreScanExec> {
+        let all: Vec<usize> = (0..self.schema.fields().len()).collect();
+        let proj = projection.cloned().unwrap_or(all);
+        let out_schema = Arc::new(self.schema.project(&proj)?);
+        let mut scan = Scan::new();
+        let mut columns = Vec::new();
+        let mut read_cols: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut store_filters = Vec::new();
+        match &self.kind {
+            TableKind::Typed(ts) => {
+                for &i in &proj {
+                    let c = &ts.columns[i];
+                    match ts.key_position(i) {
+                        Some(p) => columns.push((ColumnSource::Key(p), c.sql_type)),
+                        None => {
+                            columns.push((
+                                ColumnSource::Cell {
+                                    family: c.family.clone(),
+                                    qualifier: c.qualifier.clone(),
+                                    raw: false,
+                                },
+                                c.sql_type,
+                            ));
+                            read_cols.push((c.family.clone(), c.qualifier.clone()));
+                        }
+                    }
+                }
+                for f in filters {
+                    for e in split_conjunction(f) {
+                        if let Some((filter, fam, q)) = store_filter(ts, e) {
+                            store_filters.push(filter);
+                            read_cols.push((fam, q));
+                        }
+                    }
+                }
+                if ts.marker {
+                    read_cols.push((DEFAULT_FAMILY.to_vec(), EMPTY_QUALIFIER.to_vec()));
+                } else if read_cols.is_empty() {
+                    // A view with only key columns needed: any cell proves the row.
+                    for fam in ts.families() {
+                        scan = scan.add_family(fam);
+                    }
+                    scan = scan.with_filter(Filter::FirstKeyOnly);
+                }
+            }
+            TableKind::Raw(raw) => {
+                for &i in &proj {
+                    if i == 0 {
+                        columns.push((ColumnSource::RowKey, self.rowkey_ty));
+                    } else if let Some(c) = raw.get(i - 1) {
+                        columns.push((
+                            ColumnSource::Cell {
+                                family: c.family.clone(),
+                                qualifier: c.qualifier.clone(),
+                                raw: true,
+                            },
+                            c.ty,
+                        ));
+                        read_cols.push((c.family.clone(), c.qualifier.clone()));
+                    }
+                }
+                if read_cols.is_empty() {
+                    scan = scan.with_filter(Filter::FirstKeyOnly);
+                }
+            }
+        }
+        read_cols.sort();
+        read_cols.dedup();
+        for (f, q) in &read_cols {
+            scan = scan.add_column(f.clone(), q.clone());
+        }
+        if !store_filters.is_empty() {
+            let mut fs = store_filters.clone();
+            if let Some(prev) = scan.filter.take() {
+                fs.push(prev);
+            }
+            scan = scan.with_filter(if fs.len() == 1 {
+                fs.remove(0)
+            } else {
+                Filter::All(fs)
+            });
+        }
+        let plan = self.key_plan(filters);
+        let regions = self.conn.admin().regions(&self.name)?;
+        let bounds: Vec<(Vec<u8>, Vec<u8>)> = regions
+            .iter()
+            .map(|r| (r.info.start_key.clone(), r.info.end_key.clone()))
+            .collect();
+        let pieces = clip_to_regions(&plan.ranges, &bounds);
+        let touched = {
+            let mut r: Vec<usize> = pieces.iter().map(|p| p.region).collect();
+            r.sort_unstable();
+            r.dedup();
+            r.len()
+        };
+        let partitions = group_pieces(pieces, target_partitions.max(1));
+        let explain = ScanExplain {
+            ranges: plan.described.clone(),
+            byte_ranges: plan.ranges.len(),
+            buckets: plan.buckets,
+            columns: if read_cols.is_empty() {
+                vec!["<all families>".into()]
+            } else {
+                read_cols
+                    .iter()
+                    .map(|(f, q)| {
+                        format!(
+                            "{}.{}",
+                            String::from_utf8_lossy(f),
+                            String::from_utf8_lossy(q)
+                        )
+                    })
+                    .collect()
+            },
+            store_filters: store_filters.iter().map(describe_filter).collect(),
+            regions: touched,
+        };
+        let table: Arc<dyn Table> = self.conn.table(&self.name.to_string())?;
+        let spec = ScanSpec {
+            table,
+            table_name: self.display.clone(),
+            typed: match &self.kind {
+                TableKind::Typed(t) => Some(t.clone()),
+                TableKind::Raw(_) => None,
+            },
+            columns,
+            scan,
+            limit,
+            metrics: self.metrics.clone(),
+        };
+        Ok(StoreScanExec::new(spec, partitions, out_schema, explain))
+    }
+}
+
+/// The SQL name of a raw column: `family:qualifier`.
+pub fn raw_column_name(c: &RawColumn) -> String {
+    format!(
+        "{}:{}",
+        String::from_utf8_lossy(&c.family),
+        String::from_utf8_lossy(&c.qualifier)
+    )
+}
+
+/// Key ranges of a raw table: `rowkey = 'x'`, IN lists and ranges on `rowkey`.
+fn raw_key_plan(filters: &[Expr]) -> KeyPlan {
+    use store_server::typed::{ColumnDef, KeyColumn};
+    let schema = TypedSchema {
+        columns: vec![ColumnDef::key("rowkey", SqlType::Varbinary)],
+        primary_key: vec![KeyColumn {
+            column: 0,
+            order: store_server::rowkey::SortOrder::Asc,
+        }],
+        salt_buckets: None,
+        marker: false,
+    };
+    // Literals are strings; compare them as bytes.
+    let filters: Vec<Expr> = filters.iter().map(strings_to_binary).collect();
+    keyrange::plan(&schema, &filters)
+}
+
+fn strings_to_binary(e: &Expr) -> Expr {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    use datafusion::common::ScalarValue;
+    e.clone()
+        .transform(|e| {
+            Ok(match e {
+                Expr::Literal(ScalarValue::Utf8(Some(s)), m) => {
+                    Transformed::yes(Expr::Literal(ScalarValue::Binary(Some(s.into_bytes())), m))
+                }
+                other => Transformed::no(other),
+            })
+        })
+        .map(|t| t.data)
+        .unwrap_or_else(|_| e.clone())
+}
+
+/// A store-side filter for `col op literal` on a non-key column whose value encoding sorts
+/// like its values (not floats: -0.0/NaN; not CHAR: padding).
+fn store_filter(ts: &TypedSchema, e: &Expr) -> Option<(Filter, Vec<u8>, Vec<u8>)> {
+    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = e else {
+        return None;
+    };
+    let (name, lit, op) = match (left.as_ref(), right.as_ref()) {
+        (Expr::Column(c), Expr::Literal(l, _)) => (c.name.as_str(), l, *op),
+        (Expr::Literal(l, _), Expr::Column(c)) => (c.name.as_str(), l, op.swap()?),
+        _ => return None,
+    };
+    let ci = ts.column_index(name)?;
+    if ts.key_position(ci).is_some() {
+        return None;
+    }
+    let c = &ts.columns[ci];
+    if matches!(
+        c.sql_type,
+        SqlType::Float | SqlType::Double | SqlType::Char(_)
+    ) {
+        return None;
+    }
+    let v = scalar_to_value(lit, c.sql_type)?;
+    let operand = encode_value(c.sql_type, &v).ok()??;
+    let op = match op {
+        Operator::Eq => CompareOp::Equal,
+        Operator::NotEq => CompareOp::NotEqual,
+        Operator::Lt => CompareOp::Less,
+        Operator::LtEq => CompareOp::LessOrEqual,
+        Operator::Gt => CompareOp::Greater,
+        Operator::GtEq => CompareOp::GreaterOrEqual,
+        _ => return None,
+    };
+    Some((
+        Filter::SingleColumnValue {
+            family: c.family.clone(),
+            qualifier: c.qualifier.clone(),
+            op,
+            operand,
+            filter_if_missing: true,
+        },
+        c.family.clone(),
+        c.qualifier.clone(),
+    ))
+}
+
+/// Cuts key ranges at region boundaries: one piece per (range ∩ region).
+pub fn clip_to_regions(ranges: &[ByteRange], regions: &[(Vec<u8>, Vec<u8>)]) -> Vec<Piece> {
+    let mut out = Vec::new();
+    for r in ranges {
+        for (i, (rs, re)) in regions.iter().enumerate() {
+            // Intersection of [r.start, r.stop) and [rs, re) (empty stop/end = +inf).
+            let start = if r.start > *rs { &r.start } else { rs };
+            let stop: &Vec<u8> = match (r.stop.is_empty(), re.is_empty()) {
+                (true, true) => &r.stop,
+                (true, false) => re,
+                (false, true) => &r.stop,
+                (false, false) => {
+                    if r.stop < *re {
+                        &r.stop
+                    } else {
+                        re
+                    }
+                }
+            };
+            if !stop.is_empty() && start >= stop {
+                continue;
+            }
+            out.push(Piece {
+                region: i,
+                range: ByteRange {
+                    start: start.clone(),
+                    stop: stop.clone(),
+                },
+            });
+        }
+    }
+    out
+}
+
+/// Groups pieces by region (one partition per region), merging neighbours when there are
+/// more regions than `target` partitions.
+pub fn group_pieces(mut pieces: Vec<Piece>, target: usize) -> Vec<Vec<Piece>> {
+    pieces.sort_by(|a, b| (a.region, &a.range.start).cmp(&(b.region, &b.range.start)));
+    let mut by_region: Vec<Vec<Piece>> = Vec::new();
+    for p in pieces {
+        match by_region.last_mut() {
+            Some(g) if g.last().is_some_and(|l| l.region == p.region) => g.push(p),
+            _ => by_region.push(vec![p]),
+        }
+    }
+    if by_region.len() <= target {
+        return by_region;
+    }
+    let per = by_region.len().div_ceil(target);
+    by_region
+        .chunks(per)
+        .map(|c| c.iter().flatten().cloned().collect())
+        .collect()
+}
+
+#[async_trait]
+impl TableProvider for StoreTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        // Always inexact: DataFusion keeps evaluating every predicate, so later optimizer
+        // rewrites of the pushed expressions (e.g. IN → OR) can never lose rows' filtering.
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn DfSession,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let target = state.config().target_partitions();
+        let exec = self
+            .plan_scan(projection, filters, limit, target)
+            .map_err(to_df)?;
+        Ok(Arc::new(exec))
+    }
+}
+
+impl StoreTable {
+    /// This provider as `Any` (for downcasting in tests).
+    pub fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

@@ -1,0 +1,421 @@
+//! `StoreScanExec`: the physical scan of a store table. Each partition is one region (or a
+//! group of regions) with the key ranges that fall into it; partitions run in parallel on
+//! blocking threads, decode rows into Arrow batches, stop early at a LIMIT, and count what
+//! they read in [`ScanMetrics`].
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::error::Result as DfResult;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+};
+use store_server::rowkey::{decode_value, SqlType, Value};
+use store_server::scan::{Filter, Scan};
+use store_server::typed::TypedSchema;
+use store_server::Table;
+
+use crate::error::to_df;
+use crate::keyrange::ByteRange;
+use crate::types::build_array;
+
+/// Rows per Arrow batch produced by a scan partition.
+pub const BATCH_ROWS: usize = 8192;
+/// Rows in a partition's first batch.
+pub const FIRST_BATCH_ROWS: usize = 1024;
+
+/// Counters of what scans read, shared by every scan of a session (reset by tests).
+#[derive(Debug, Default)]
+pub struct ScanMetrics {
+    /// Regions opened (one per region and key range piece group of a partition).
+    pub regions: AtomicU64,
+    /// Key ranges scanned.
+    pub ranges: AtomicU64,
+    /// Rows returned by the store.
+    pub rows: AtomicU64,
+    /// Cells returned by the store.
+    pub cells: AtomicU64,
+}
+
+/// A plain copy of [`ScanMetrics`] (plus blocks, measured by the session).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MetricsSnapshot {
+    /// Regions opened.
+    pub regions: u64,
+    /// Key ranges scanned.
+    pub ranges: u64,
+    /// Rows read.
+    pub rows: u64,
+    /// Cells read.
+    pub cells: u64,
+    /// HFile blocks touched (read from disk or served by the block cache).
+    pub blocks: u64,
+}
+
+impl ScanMetrics {
+    /// Resets every counter to zero.
+    pub fn reset(&self) {
+        for c in [&self.regions, &self.ranges, &self.rows, &self.cells] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// The current counts (blocks left at 0).
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        MetricsSnapshot {
+            regions: self.regions.load(Ordering::Relaxed),
+            ranges: self.ranges.load(Ordering::Relaxed),
+            rows: self.rows.load(Ordering::Relaxed),
+            cells: self.cells.load(Ordering::Relaxed),
+            blocks: 0,
+        }
+    }
+}
+
+/// Where an output column's value comes from.
+#[derive(Clone, Debug)]
+pub enum ColumnSource {
+    /// Primary-key column at this key position (decoded from the row key).
+    Key(usize),
+    /// The whole row key of a raw table (UTF-8 if `ty` is VARCHAR, lossily).
+    RowKey,
+    /// A cell; `raw` cells are read as bytes/lossy UTF-8 instead of typed values.
+    Cell {
+        /// Family.
+        family: Vec<u8>,
+        /// Qualifier.
+        qualifier: Vec<u8>,
+        /// Raw table column (no typed decoding).
+        raw: bool,
+    },
+}
+
+/// What a scan reads and how it turns rows into columns.
+pub struct ScanSpec {
+    /// The table handle.
+    pub table: Arc<dyn Table>,
+    /// The table's display name.
+    pub table_name: String,
+    /// Typed schema (for key decoding), if the table is typed or a view.
+    pub typed: Option<Arc<TypedSchema>>,
+    /// Output columns: (source, SQL type).
+    pub columns: Vec<(ColumnSource, SqlType)>,
+    /// The store scan template (columns, filter); start/stop rows are set per range.
+    pub scan: Scan,
+    /// Stop after this many rows per partition.
+    pub limit: Option<usize>,
+    /// Shared counters.
+    pub metrics: Arc<ScanMetrics>,
+}
+
+impl fmt::Debug for ScanSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScanSpec")
+            .field("table", &self.table_name)
+            .field("limit", &self.limit)
+            .finish()
+    }
+}
+
+/// EXPLAIN details of a scan.
+#[derive(Clone, Debug, Default)]
+pub struct ScanExplain {
+    /// Key ranges decoded to values.
+    pub ranges: Vec<String>,
+    /// Number of byte ranges after salting and merging.
+    pub byte_ranges: usize,
+    /// Salt buckets scanned.
+    pub buckets: Option<usize>,
+    /// Families (and qualifiers) read.
+    pub columns: Vec<String>,
+    /// Filters evaluated in the store.
+    pub store_filters: Vec<String>,
+    /// Regions touched.
+    pub regions: usize,
+}
+
+/// One piece of work: a key range inside one region.
+#[derive(Clone, Debug)]
+pub struct Piece {
+    /// Index of the region (for counting distinct regions).
+    pub region: usize,
+    /// The range, clipped to the region.
+    pub range: ByteRange,
+}
+
+/// The physical scan node.
+#[derive(Debug)]
+pub struct StoreScanExec {
+    spec: Arc<ScanSpec>,
+    partitions: Vec<Vec<Piece>>,
+    schema: SchemaRef,
+    explain: ScanExplain,
+    props: Arc<PlanProperties>,
+}
+
+impl StoreScanExec {
+    /// A scan over `partitions` (each a list of pieces) producing `schema`.
+    pub fn new(
+        spec: ScanSpec,
+        partitions: Vec<Vec<Piece>>,
+        schema: SchemaRef,
+        explain: ScanExplain,
+    ) -> StoreScanExec {
+        let n = partitions.len().max(1);
+        let props = PlanProperties::new(
+            EquivalenceProperties::new(schema.clone()),
+            Partitioning::UnknownPartitioning(n),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        StoreScanExec {
+            spec: Arc::new(spec),
+            partitions,
+            schema,
+            explain,
+            props: Arc::new(props),
+        }
+    }
+
+    /// The EXPLAIN details.
+    pub fn explain(&self) -> &ScanExplain {
+        &self.explain
+    }
+}
+
+impl DisplayAs for StoreScanExec {
+    fn fmt_as(&self, t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        let e = &self.explain;
+        let shown = 8;
+        let mut ranges = e
+            .ranges
+            .iter()
+            .take(shown)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if e.ranges.len() > shown {
+            ranges.push_str(&format!(" ... {} more", e.ranges.len() - shown));
+        }
+        match t {
+            DisplayFormatType::TreeRender => write!(f, "table={}", self.spec.table_name),
+            _ => write!(
+                f,
+                "StoreScanExec: table={}, ranges={} {}, byte_ranges={}, buckets={}, regions={}, partitions={}, columns=[{}], store_filters=[{}], limit={}",
+                self.spec.table_name,
+                e.ranges.len(),
+                ranges,
+                e.byte_ranges,
+                e.buckets.map(|b| b.to_string()).unwrap_or_else(|| "none".into()),
+                e.regions,
+                self.partitions.len(),
+                e.columns.join(", "),
+                e.store_filters.join(" AND "),
+                self.spec.limit.map(|l| l.to_string()).unwrap_or_else(|| "none".into()),
+            ),
+        }
+    }
+}
+
+impl ExecutionPlan for StoreScanExec {
+    fn name(&self) -> &str {
+        "StoreScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.props
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> DfResult<TreeNodeRecursion>,
+    ) -> DfResult<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        _context: Arc<TaskContext>,
+    ) -> DfResult<SendableRecordBatchStream> {
+        let pieces = self.partitions.get(partition).cloned().unwrap_or_default();
+        let spec = self.spec.clone();
+        let schema = self.schema.clone();
+        let (tx, rx) = tokio::sync::mpsc::channel::<DfResult<RecordBatch>>(2);
+        let task_schema = schema.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = run_partition(&spec, &pieces, &task_schema, &tx) {
+                let _ = tx.blocking_send(Err(e));
+            }
+        });
+        let stream = futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
+    }
+}
+
+/// Scans the pieces of one partition, sending batches; returns early if the receiver hung
+/// up (a LIMIT above us is satisfied) or the partition's limit is reached.
+fn run_partition(
+    spec: &ScanSpec,
+    pieces: &[Piece],
+    schema: &SchemaRef,
+    tx: &tokio::sync::mpsc::Sender<DfResult<RecordBatch>>,
+) -> DfResult<()> {
+    let mut regions: Vec<usize> = pieces.iter().map(|p| p.region).collect();
+    regions.dedup();
+    spec.metrics
+        .regions
+        .fetch_add(regions.len() as u64, Ordering::Relaxed);
+    let ncols = spec.columns.len();
+    let needs_key = spec
+        .columns
+        .iter()
+        .any(|(s, _)| matches!(s, ColumnSource::Key(_)));
+    let mut cols: Vec<Vec<Value>> = vec![Vec::with_capacity(BATCH_ROWS); ncols];
+    let mut nrows = 0usize;
+    let mut total = 0usize;
+    let mut sent = 0usize;
+    let limit = spec.limit.unwrap_or(usize::MAX);
+    for piece in pieces {
+        if total >= limit {
+            break;
+        }
+        spec.metrics.ranges.fetch_add(1, Ordering::Relaxed);
+        let mut scan = spec.scan.clone();
+        scan.start_row = piece.range.start.clone();
+        scan.stop_row = piece.range.stop.clone();
+        if spec.limit.is_some() {
+            scan.limit = Some(limit - total);
+        }
+        let rows = spec.table.scan(&scan).map_err(to_df)?;
+        for row in rows {
+            let row = row.map_err(to_df)?;
+            spec.metrics.rows.fetch_add(1, Ordering::Relaxed);
+            spec.metrics
+                .cells
+                .fetch_add(row.cells.len() as u64, Ordering::Relaxed);
+            let key_vals = match (&spec.typed, needs_key) {
+                (Some(t), true) => t.decode_row_key(&row.row).map_err(to_df)?,
+                _ => Vec::new(),
+            };
+            for (i, (src, ty)) in spec.columns.iter().enumerate() {
+                let v = match src {
+                    ColumnSource::Key(p) => key_vals.get(*p).cloned().unwrap_or(Value::Null),
+                    ColumnSource::RowKey => raw_value(&row.row, *ty),
+                    ColumnSource::Cell {
+                        family,
+                        qualifier,
+                        raw,
+                    } => match row.value(family, qualifier) {
+                        None => Value::Null,
+                        Some(b) if *raw => raw_value(b, *ty),
+                        Some(b) => decode_value(*ty, b).map_err(|e| {
+                            to_df(format!(
+                                "table {}, row {}: column {}: {e}",
+                                spec.table_name,
+                                hfile::cell::to_string_binary(&row.row),
+                                String::from_utf8_lossy(qualifier)
+                            ))
+                        })?,
+                    },
+                };
+                cols[i].push(v);
+            }
+            nrows += 1;
+            total += 1;
+            // A small first batch lets a LIMIT above us finish (and hang up) early.
+            let target = if sent == 0 {
+                FIRST_BATCH_ROWS
+            } else {
+                BATCH_ROWS
+            };
+            if nrows >= target {
+                sent += 1;
+                let batch = make_batch(spec, schema, &mut cols, nrows)?;
+                nrows = 0;
+                if tx.blocking_send(Ok(batch)).is_err() {
+                    return Ok(());
+                }
+            }
+            if total >= limit {
+                break;
+            }
+        }
+    }
+    if nrows > 0 || total == 0 {
+        let batch = make_batch(spec, schema, &mut cols, nrows)?;
+        let _ = tx.blocking_send(Ok(batch));
+    }
+    Ok(())
+}
+
+fn raw_value(b: &[u8], ty: SqlType) -> Value {
+    match ty {
+        SqlType::Varchar => Value::Str(String::from_utf8_lossy(b).into_owned()),
+        _ => Value::Bytes(b.to_vec()),
+    }
+}
+
+fn make_batch(
+    spec: &ScanSpec,
+    schema: &SchemaRef,
+    cols: &mut [Vec<Value>],
+    nrows: usize,
+) -> DfResult<RecordBatch> {
+    let mut arrays = Vec::with_capacity(cols.len());
+    for (i, (_, ty)) in spec.columns.iter().enumerate() {
+        let vals = std::mem::take(&mut cols[i]);
+        arrays.push(build_array(*ty, &vals).map_err(to_df)?);
+    }
+    let opts =
+        datafusion::arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(nrows));
+    Ok(RecordBatch::try_new_with_options(
+        schema.clone(),
+        arrays,
+        &opts,
+    )?)
+}
+
+/// Renders a store filter for EXPLAIN.
+pub fn describe_filter(f: &Filter) -> String {
+    match f {
+        Filter::SingleColumnValue {
+            family,
+            qualifier,
+            op,
+            ..
+        } => format!(
+            "{}.{} {:?} <literal>",
+            String::from_utf8_lossy(family),
+            String::from_utf8_lossy(qualifier),
+            op
+        ),
+        Filter::All(fs) => fs
+            .iter()
+            .map(describe_filter)
+            .collect::<Vec<_>>()
+            .join(" AND "),
+        other => format!("{other:?}"),
+    }
+}
