@@ -334,7 +334,7 @@ fn updates_script(rows: u64) -> String {
     let step = (rows / 100).max(1);
     let mut i = 0;
     while i < rows {
-        if (i / step) % 2 == 0 {
+        if (i / step).is_multiple_of(2) {
             let _ = writeln!(s, "put {TABLE} {} d:kind refund", row_key(i));
         } else {
             let _ = writeln!(s, "deleteall {TABLE} {}", row_key(i));
