@@ -26,8 +26,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ids: Vec<String> = (0..100).map(|i| format!("p{i:03}")).collect();
     let cols: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(ids)),
-        Arc::new(Float64Array::from((0..100).map(|i| Some(i as f64 * 1.5)).collect::<Vec<_>>())),
-        Arc::new(Int64Array::from((0..100).map(|i| (i % 7 != 0).then_some(i)).collect::<Vec<_>>())),
+        Arc::new(Float64Array::from(
+            (0..100).map(|i| Some(i as f64 * 1.5)).collect::<Vec<_>>(),
+        )),
+        Arc::new(Int64Array::from(
+            (0..100)
+                .map(|i| (i % 7 != 0).then_some(i))
+                .collect::<Vec<_>>(),
+        )),
     ];
     let batch = RecordBatch::try_new(schema.clone(), cols)?;
     let mut writer = ArrowWriter::try_new(std::fs::File::create(&input)?, schema, None)?;
@@ -38,8 +44,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let opts = ImportOptions {
         table: "products".into(),
         inputs: vec![input],
-        source: SourceOptions { format: Some(Format::Parquet), header: false, separator: None },
-        columns: Some(ColumnSpec::parse("id=HBASE_ROW_KEY,price=m:price,qty=m:qty")?),
+        source: SourceOptions {
+            format: Some(Format::Parquet),
+            header: false,
+            separator: None,
+        },
+        columns: Some(ColumnSpec::parse(
+            "id=HBASE_ROW_KEY,price=m:price,qty=m:qty",
+        )?),
         timestamp: Some(1000),
         output_dir: None,
         skip_bad_lines: false,
@@ -62,9 +74,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for r in table.scan(&Scan::new())? {
         let r = r?;
         if rows < 5 {
-            let price = r.value(b"m", b"price").map(|v| String::from_utf8_lossy(v).into_owned());
-            let qty = r.value(b"m", b"qty").map(|v| String::from_utf8_lossy(v).into_owned());
-            println!("{} price={price:?} qty={qty:?}", String::from_utf8_lossy(&r.row));
+            let price = r
+                .value(b"m", b"price")
+                .map(|v| String::from_utf8_lossy(v).into_owned());
+            let qty = r
+                .value(b"m", b"qty")
+                .map(|v| String::from_utf8_lossy(v).into_owned());
+            println!(
+                "{} price={price:?} qty={qty:?}",
+                String::from_utf8_lossy(&r.row)
+            );
         }
         rows += 1;
     }

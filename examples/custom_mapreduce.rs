@@ -36,17 +36,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Map: one (bucket, 1) pair per cell. Counters are aggregated across tasks too.
     let runner = Runner::new(conn.clone(), RunOptions::default())?;
     let input = Input::table(name, Scan::new());
-    let job = Job::map_rows("value-lengths", input, |row, ctx, out: &mut dyn Emit<(String, u64)>| {
-        for cell in &row.cells {
-            out.emit((bucket(cell.value.len()), 1))?;
-        }
-        ctx.incr("ValueLengths", "ROWS", 1);
-        Ok(())
-    });
+    let job = Job::map_rows(
+        "value-lengths",
+        input,
+        |row, ctx, out: &mut dyn Emit<(String, u64)>| {
+            for cell in &row.cells {
+                out.emit((bucket(cell.value.len()), 1))?;
+            }
+            ctx.incr("ValueLengths", "ROWS", 1);
+            Ok(())
+        },
+    );
     // Reduce: sum per bucket; the combiner pre-sums on the map side.
-    let reduce = Reduce::new(2, |key: String, counts: Vec<u64>, _ctx, out: &mut dyn Emit<(String, u64)>| {
-        out.emit((key, counts.iter().sum()))
-    })
+    let reduce = Reduce::new(
+        2,
+        |key: String, counts: Vec<u64>, _ctx, out: &mut dyn Emit<(String, u64)>| {
+            out.emit((key, counts.iter().sum()))
+        },
+    )
     .with_combiner(|_key, counts: Vec<u64>| Ok(vec![counts.iter().sum()]));
 
     let report = runner.run_map_reduce(&job, &reduce, &MemoryOutput::new())?;

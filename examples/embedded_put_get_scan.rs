@@ -31,7 +31,11 @@ fn run(dir: Option<String>) -> Result<(), Box<dyn std::error::Error>> {
     table.put(&Put::new("alice").add("info", "email", "alice@example.com"))?;
     let batch: Vec<Put> = ["bob", "carol", "zoe"]
         .iter()
-        .map(|u| Put::new(*u).add("info", "email", format!("{u}@example.com")).add("info", "age", "42"))
+        .map(|u| {
+            Put::new(*u)
+                .add("info", "email", format!("{u}@example.com"))
+                .add("info", "age", "42")
+        })
         .collect();
     table.put_batch(&batch)?;
 
@@ -46,9 +50,19 @@ fn run(dir: Option<String>) -> Result<(), Box<dyn std::error::Error>> {
         let cols: Vec<String> = r
             .cells
             .iter()
-            .map(|c| format!("{}={}", String::from_utf8_lossy(&c.qualifier), String::from_utf8_lossy(&c.value)))
+            .map(|c| {
+                format!(
+                    "{}={}",
+                    String::from_utf8_lossy(&c.qualifier),
+                    String::from_utf8_lossy(&c.value)
+                )
+            })
             .collect();
-        println!("scan {} -> {}", String::from_utf8_lossy(&r.row), cols.join(", "));
+        println!(
+            "scan {} -> {}",
+            String::from_utf8_lossy(&r.row),
+            cols.join(", ")
+        );
     }
 
     // Delete a row and check it is gone; a bounded scan sees the rest.

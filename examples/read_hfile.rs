@@ -28,15 +28,30 @@ fn run(path: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
                 writer.append(&Cell::put(row, "cf", "b", 1000, format!("b{i}")))?;
             }
             let summary = writer.finish()?;
-            println!("wrote {} cells, {} bytes, {} data blocks", summary.entries, summary.file_size, summary.data_blocks);
+            println!(
+                "wrote {} cells, {} bytes, {} data blocks",
+                summary.entries, summary.file_size, summary.data_blocks
+            );
             path
         }
     };
 
     let reader = Reader::open(&path, None)?;
     let t = reader.trailer();
-    println!("{}: version {}.{}, {} entries, {} bytes", path.display(), t.major_version, t.minor_version, reader.entry_count(), reader.file_size());
-    println!("comparator {:?}, compression {:?}, encoding {:?}", reader.comparator(), reader.compression(), reader.encoding());
+    println!(
+        "{}: version {}.{}, {} entries, {} bytes",
+        path.display(),
+        t.major_version,
+        t.minor_version,
+        reader.entry_count(),
+        reader.file_size()
+    );
+    println!(
+        "comparator {:?}, compression {:?}, encoding {:?}",
+        reader.comparator(),
+        reader.compression(),
+        reader.encoding()
+    );
     println!("first key {:?}", reader.first_key().map(key_to_string));
     println!("last key  {:?}", reader.last_key().map(key_to_string));
     for (k, v) in reader.file_info().iter() {
@@ -49,7 +64,14 @@ fn run(path: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
     for cell in reader.cells() {
         let cell = cell?;
         if count < 5 {
-            println!("cell {}/{}:{}@{} = {}", to_string_binary(&cell.row), to_string_binary(&cell.family), to_string_binary(&cell.qualifier), cell.timestamp, to_string_binary(&cell.value));
+            println!(
+                "cell {}/{}:{}@{} = {}",
+                to_string_binary(&cell.row),
+                to_string_binary(&cell.family),
+                to_string_binary(&cell.qualifier),
+                cell.timestamp,
+                to_string_binary(&cell.value)
+            );
         }
         first_row.get_or_insert_with(|| cell.row.clone());
         count += 1;
@@ -60,7 +82,11 @@ fn run(path: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
     // Point lookup of one row (uses the block index and Bloom filter).
     if let Some(row) = first_row {
         let cells = reader.get_row(&row)?;
-        println!("get_row({}) -> {} cells", to_string_binary(&row), cells.len());
+        println!(
+            "get_row({}) -> {} cells",
+            to_string_binary(&row),
+            cells.len()
+        );
         assert!(!cells.is_empty());
     }
     Ok(())
