@@ -325,19 +325,9 @@ fn w(out: &mut dyn Write, s: std::fmt::Arguments<'_>) -> Result<(), String> {
     out.write_fmt(s).map_err(|e| e.to_string())
 }
 
+/// A JSON string literal for `s`.
 fn json_str(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
+    serde_json::Value::from(s).to_string()
 }
 
 fn print_rows(rows: RowIter, format: ScanFormat, out: &mut dyn Write) -> Result<usize, String> {

@@ -95,6 +95,21 @@ struct TaskDesc {
     split: Option<InputSplit>,
 }
 
+/// One map task per split, and job counters that start with the split count.
+fn map_tasks(splits: Vec<InputSplit>) -> (Vec<TaskDesc>, Counters) {
+    let mut counters = Counters::new();
+    counters.incr(counters::JOB, counters::INPUT_SPLITS, splits.len() as i64);
+    let tasks = splits
+        .into_iter()
+        .map(|s| TaskDesc {
+            kind: TaskKind::Map,
+            index: s.index,
+            split: Some(s),
+        })
+        .collect();
+    (tasks, counters)
+}
+
 impl TaskDesc {
     fn describe(&self) -> String {
         match &self.split {
@@ -338,16 +353,7 @@ impl Runner {
             }
         };
         let n = splits.len();
-        let mut counters = Counters::new();
-        counters.incr(counters::JOB, counters::INPUT_SPLITS, n as i64);
-        let tasks = splits
-            .into_iter()
-            .map(|s| TaskDesc {
-                kind: TaskKind::Map,
-                index: s.index,
-                split: Some(s),
-            })
-            .collect();
+        let (tasks, mut counters) = map_tasks(splits);
         let pb = self.progress(&job.name, n);
         let run = self.execute(&job.name, tasks, &pb, &mut counters, &|t, ctx| {
             let split = t
@@ -441,16 +447,7 @@ impl Runner {
             partitioner,
             reduce.combiner.clone(),
         )?;
-        let mut counters = Counters::new();
-        counters.incr(counters::JOB, counters::INPUT_SPLITS, n as i64);
-        let tasks = splits
-            .into_iter()
-            .map(|s| TaskDesc {
-                kind: TaskKind::Map,
-                index: s.index,
-                split: Some(s),
-            })
-            .collect();
+        let (tasks, mut counters) = map_tasks(splits);
         let pb = self.progress(&job.name, n);
         let mapped = self.execute(&job.name, tasks, &pb, &mut counters, &|t, ctx| {
             let split = t
@@ -539,16 +536,7 @@ impl Runner {
         f: impl Fn(&InputSplit, &mut TaskContext) -> Result<R> + Sync,
     ) -> Result<(Vec<R>, Counters)> {
         let n = splits.len();
-        let mut counters = Counters::new();
-        counters.incr(counters::JOB, counters::INPUT_SPLITS, n as i64);
-        let tasks = splits
-            .into_iter()
-            .map(|s| TaskDesc {
-                kind: TaskKind::Map,
-                index: s.index,
-                split: Some(s),
-            })
-            .collect();
+        let (tasks, mut counters) = map_tasks(splits);
         let pb = self.progress(name, n);
         let r = self.execute(name, tasks, &pb, &mut counters, &|t, ctx| match &t.split {
             Some(s) => f(s, ctx),
