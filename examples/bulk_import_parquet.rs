@@ -53,17 +53,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "id=HBASE_ROW_KEY,price=m:price,qty=m:qty",
         )?),
         timestamp: Some(1000),
-        output_dir: None,
-        skip_bad_lines: false,
-        bad_lines_file: None,
         memory: Some(64 << 20),
         threads: Some(2),
         create: Some(vec![FamilyDescriptor::new("m")]),
-        presplit: None,
-        salt_buckets: None,
-        max_file_size: None,
-        progress: false,
-        hooks: None,
+        ..ImportOptions::default()
     };
     let summary = bulkload::run_import(&conn, &opts)?;
     println!("{summary}");

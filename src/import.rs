@@ -17,6 +17,11 @@ skips a field; SOURCE=TARGET entries pick fields by name (CSV --header, Parquet,
 Without --columns, named fields map themselves: `cf:q` is a column, `rowkey` (else the first
 field) is the row key. Empty fields and nulls produce no cell.
 
+Typed tables (SQL CREATE TABLE): each field is parsed by its column's SQL type (timestamps as
+ISO-8601 or epoch ms; an empty field is NULL) and the primary key is encoded into the row key,
+salted if the table is. Fields match columns by header name, by --import-columns, or by
+position in the table's declaration order.
+
 Cells without HBASE_TS_KEY get --timestamp, else the newest input file's modification time,
 so running the same import twice leaves the same table contents.
 
@@ -25,7 +30,8 @@ Examples:
   basalt import logs drop/ --format tsv --columns HBASE_ROW_KEY,d:host,,d:msg,HBASE_TS_KEY
   basalt import events events.parquet --create e --presplit 8 --memory 4G
   basalt import t big.csv --columns HBASE_ROW_KEY,f:v --skip-bad-lines --bad-lines-file bad.txt
-  basalt import t big.csv --columns HBASE_ROW_KEY,f:v --output-dir /tmp/hfiles && basalt load /tmp/hfiles t"
+  basalt import t big.csv --columns HBASE_ROW_KEY,f:v --output-dir /tmp/hfiles && basalt load /tmp/hfiles t
+  basalt import orders orders.csv --import-columns ID,CUSTOMER,TOTAL,PLACED_AT"
 )]
 pub struct ImportArgs {
     /// Target table, `[namespace:]name`.
@@ -40,6 +46,10 @@ pub struct ImportArgs {
     /// Column mapping, e.g. `HBASE_ROW_KEY,cf:a,cf:b,HBASE_TS_KEY`.
     #[arg(long, value_parser = parse_columns)]
     pub columns: Option<bulkload::ColumnSpec>,
+    /// Typed tables: the SQL columns the fields feed, in field order (Phoenix's
+    /// --import-columns), e.g. `ID,NAME,PRICE`.
+    #[arg(long, value_delimiter = ',')]
+    pub import_columns: Option<Vec<String>>,
     /// CSV/TSV files start with a header line naming the fields.
     #[arg(long)]
     pub header: bool,
@@ -183,6 +193,7 @@ pub fn run_import(root: Option<PathBuf>, args: ImportArgs) -> Result<ExitCode> {
             separator: args.separator,
         },
         columns: args.columns,
+        import_columns: args.import_columns,
         timestamp: args.timestamp,
         output_dir: args.output_dir,
         skip_bad_lines: args.skip_bad_lines,

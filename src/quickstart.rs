@@ -118,15 +118,11 @@ pub fn run(root: Option<PathBuf>, args: QuickstartArgs) -> Result<ExitCode> {
         &["scan", TABLE, "--prefix", prefix, "--limit", "5"],
         &mut steps,
     )?;
-    if sql_available(&exe) {
-        basalt(
-            "[6] SQL aggregate over the raw table",
-            &["sql", "-e", "SELECT \"d:country\" AS country, COUNT(*) AS events FROM events GROUP BY \"d:country\" ORDER BY events DESC"],
-            &mut steps,
-        )?;
-    } else {
-        println!("[6] SQL aggregate: skipped (this build has no `basalt sql`)\n");
-    }
+    basalt(
+        "[6] SQL aggregate over the raw table",
+        &["sql", "-e", "SELECT \"d:country\" AS country, COUNT(*) AS events FROM events GROUP BY \"d:country\" ORDER BY events DESC"],
+        &mut steps,
+    )?;
 
     // 4. Scan jobs.
     basalt(
@@ -180,18 +176,10 @@ pub fn run(root: Option<PathBuf>, args: QuickstartArgs) -> Result<ExitCode> {
     let r = root.display();
     let _ = writeln!(
         out,
-        "\nTry next:\n  basalt --root {r} scan {TABLE} --limit 10\n  basalt --root {r} regions {TABLE}\n  basalt --root {r} cellcounter {TABLE}\n  basalt --root {r} verify {TABLE} {TABLE}\n  basalt hfile info <a file listed by `regions`>\n  basalt --help"
+        "\nTry next:\n  basalt --root {r} scan {TABLE} --limit 10\n  basalt --root {r} sql   (SQL REPL; try: SELECT COUNT(*) FROM {TABLE})\n  basalt --root {r} regions {TABLE}\n  basalt --root {r} cellcounter {TABLE}\n  basalt --root {r} verify {TABLE} {TABLE}\n  basalt hfile info <a file listed by `regions`>\n  basalt --help"
     );
     print!("{out}");
     Ok(ExitCode::SUCCESS)
-}
-
-/// Whether this binary has the `sql` subcommand.
-fn sql_available(exe: &Path) -> bool {
-    Command::new(exe)
-        .args(["sql", "--help"])
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 /// Runs `basalt --root ROOT ARGV...`, prints its output, and records the step.

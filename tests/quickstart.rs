@@ -19,6 +19,7 @@ fn quickstart_runs_every_step_and_counts_the_deletes() {
     );
     for step in [
         "bulk import the CSV",
+        "SQL aggregate over the raw table",
         "rowcounter",
         "export to Parquet",
         "major compaction",

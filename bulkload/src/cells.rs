@@ -11,9 +11,11 @@ use std::cmp::Ordering;
 
 use hfile::cell::MAX_ROW_LENGTH;
 use hfile::{CellType, CellView};
+use store_server::rowkey::salt_byte;
 
 use crate::error::{Error, Result};
 use crate::spec::Mapping;
+use crate::typed::{strip_prefix, TypedFields};
 
 /// Bits of an ordinal holding the record number (the rest hold the file index).
 pub const RECORD_BITS: u32 = 40;
@@ -39,6 +41,9 @@ impl ColumnTable {
         for m in mappings {
             for c in &m.columns {
                 pairs.insert((c.family.clone(), c.qualifier.clone()));
+            }
+            if let Some(t) = &m.typed {
+                pairs.extend(t.cell_columns());
             }
         }
         let families: Vec<Vec<u8>> = pairs
@@ -199,15 +204,6 @@ pub struct BadRecord {
     pub reason: String,
 }
 
-/// Phoenix's salt byte: `abs(hash % buckets)` of Java's `Arrays.hashCode` over the key.
-pub fn salt_byte(row: &[u8], buckets: u8) -> u8 {
-    let mut h: i32 = 1;
-    for &b in row {
-        h = h.wrapping_mul(31).wrapping_add(b as i8 as i32);
-    }
-    (h % buckets.max(1) as i32).unsigned_abs() as u8
-}
-
 /// A mapping resolved to global column indexes, for one input file.
 #[derive(Clone, Debug)]
 pub struct RowBuilder {
@@ -219,6 +215,8 @@ pub struct RowBuilder {
     default_ts: i64,
     salt_buckets: Option<u8>,
     scratch: Vec<u8>,
+    /// For a typed table: the field-to-column match and, per encoded cell, its column.
+    typed: Option<(TypedFields, Vec<u16>)>,
 }
 
 impl RowBuilder {
@@ -237,6 +235,18 @@ impl RowBuilder {
             })?;
             cols.push((c.field, idx));
         }
+        let missing = || Error::Internal("column missing from the column table".to_string());
+        let typed = match &mapping.typed {
+            Some(t) => {
+                let cell_cols = t
+                    .cell_columns()
+                    .iter()
+                    .map(|(f, q)| table.index_of(f, q).ok_or_else(missing))
+                    .collect::<Result<Vec<u16>>>()?;
+                Some((t.clone(), cell_cols))
+            }
+            None => None,
+        };
         Ok(RowBuilder {
             row_key: mapping.row_key,
             timestamp: mapping.timestamp,
@@ -245,6 +255,7 @@ impl RowBuilder {
             default_ts,
             salt_buckets,
             scratch: Vec::new(),
+            typed,
         })
     }
 
@@ -285,6 +296,9 @@ impl RowBuilder {
             column: i + 1,
             reason,
         };
+        if self.typed.is_some() {
+            return self.add_typed(fields, ord, batch);
+        }
         let ts = match self.timestamp {
             None => self.default_ts,
             Some(i) => {
@@ -321,7 +335,7 @@ impl RowBuilder {
             return Err(bad(self.row_key, "empty row key".into()));
         }
         if let Some(b) = self.salt_buckets {
-            batch.arena[row_off] = salt_byte(&batch.arena[key_start..], b);
+            batch.arena[row_off] = salt_byte(&batch.arena[key_start..], u16::from(b));
         }
         let row_len = batch.arena.len() - row_off;
         if row_len > MAX_ROW_LENGTH {
@@ -359,6 +373,77 @@ impl RowBuilder {
         }
         batch.rows += 1;
         Ok((row_off, row_len))
+    }
+}
+
+impl RowBuilder {
+    /// The typed-table path of [`RowBuilder::add`]: parse every field by its SQL type, encode
+    /// the row key and the non-NULL cells.
+    fn add_typed(
+        &mut self,
+        fields: &mut dyn Fields,
+        ord: u64,
+        batch: &mut Batch,
+    ) -> std::result::Result<(usize, usize), BadRecord> {
+        let Some((typed, cell_cols)) = &self.typed else {
+            return Err(BadRecord {
+                column: 0,
+                reason: "not a typed import".into(),
+            });
+        };
+        let n = fields.count();
+        let scratch = &mut self.scratch;
+        let values = typed
+            .parse_values(|f| {
+                if f >= n {
+                    return Ok(None);
+                }
+                scratch.clear();
+                if !fields.append(f, scratch).map_err(|r| (f + 1, r))? {
+                    return Ok(None);
+                }
+                String::from_utf8(scratch.clone())
+                    .map(Some)
+                    .map_err(|_| (f + 1, "not valid UTF-8".to_string()))
+            })
+            .map_err(|(column, reason)| BadRecord { column, reason })?;
+        let row = typed.schema.encode_row(&values).map_err(|e| BadRecord {
+            column: 0,
+            reason: strip_prefix(e),
+        })?;
+        if row.key.len() > MAX_ROW_LENGTH {
+            return Err(BadRecord {
+                column: 0,
+                reason: format!(
+                    "row key of {} bytes exceeds {MAX_ROW_LENGTH}",
+                    row.key.len()
+                ),
+            });
+        }
+        let row_off = batch.arena.len();
+        batch.arena.extend_from_slice(&row.key);
+        for (cell, &col) in row.cells.iter().zip(cell_cols) {
+            let Some(value) = &cell.value else { continue };
+            let val_rel = batch.arena.len() - row_off;
+            if val_rel > u32::MAX as usize || value.len() > u32::MAX as usize {
+                return Err(BadRecord {
+                    column: 0,
+                    reason: "record larger than 4 GiB".into(),
+                });
+            }
+            batch.arena.extend_from_slice(value);
+            batch.entries.push(Entry {
+                row_off: row_off as u64,
+                ord,
+                ts: self.default_ts,
+                val_rel: val_rel as u32,
+                val_len: value.len() as u32,
+                row_len: row.key.len() as u16,
+                col,
+            });
+        }
+        batch.rows += 1;
+        Ok((row_off, row.key.len()))
     }
 }
 
@@ -456,11 +541,7 @@ mod tests {
     }
 
     #[test]
-    fn salt_matches_phoenix() {
-        // Arrays.hashCode("a") = 31 + 97 = 128; 128 % 10 = 8.
-        assert_eq!(salt_byte(b"a", 10), 8);
-        // Negative hashes use the absolute remainder.
-        assert!(salt_byte(&[0xff, 0xfe, 0x80], 7) < 7);
+    fn ordinal_keeps_the_file_index() {
         assert_eq!(ordinal(3, 5) >> RECORD_BITS, 3);
     }
 }

@@ -7,11 +7,13 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::{bounded, RecvTimeoutError};
 use hfile::cell::to_string_binary;
 use store_server::schema::FamilyDescriptor;
+use store_server::typed::TypedSchema;
 
 use crate::cells::{ColumnTable, RowBuilder};
 use crate::error::{Error, Result};
@@ -22,6 +24,7 @@ use crate::report::{ImportSummary, PhaseBar, PhaseTimes};
 use crate::sort::{Sorted, Sorter};
 use crate::source::{self, expand_inputs, Format, InputFile, Msg, ReadCtx, SourceOptions};
 use crate::spec::{ColumnSpec, Mapping};
+use crate::typed::TypedFields;
 
 /// Default size at which an output HFile is rolled (HBase's `hbase.hregion.max.filesize`).
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 << 30;
@@ -37,6 +40,9 @@ pub struct ImportOptions {
     pub source: SourceOptions,
     /// The column mapping (`--columns`); `None` = from field names.
     pub columns: Option<ColumnSpec>,
+    /// For a typed table: the SQL columns the input's fields feed, in field order
+    /// (Phoenix's `--import-columns`); `None` = by field names, else by position.
+    pub import_columns: Option<Vec<String>>,
     /// Timestamp of every cell without a timestamp column (`--timestamp`).
     pub timestamp: Option<i64>,
     /// Stop after writing HFiles into this directory.
@@ -70,6 +76,7 @@ impl std::fmt::Debug for ImportOptions {
             .field("inputs", &self.inputs)
             .field("source", &self.source)
             .field("columns", &self.columns)
+            .field("import_columns", &self.import_columns)
             .field("timestamp", &self.timestamp)
             .field("output_dir", &self.output_dir)
             .field("skip_bad_lines", &self.skip_bad_lines)
@@ -148,8 +155,8 @@ fn prepare_output_dir(dir: &Path) -> Result<()> {
 /// A stable fingerprint of a run: table, inputs (path, size, mtime), mapping and timestamp.
 fn fingerprint(opts: &ImportOptions, files: &[InputFile], ts: i64) -> u64 {
     let mut s = format!(
-        "{}|{ts}|{:?}|{:?}|{:?}",
-        opts.table, opts.columns, opts.source, opts.salt_buckets
+        "{}|{ts}|{:?}|{:?}|{:?}|{:?}",
+        opts.table, opts.columns, opts.import_columns, opts.source, opts.salt_buckets
     );
     for f in files {
         s.push_str(&format!("|{}:{}:{}", f.path.display(), f.size, f.mtime_ms));
@@ -165,7 +172,7 @@ struct Plan {
     table: ColumnTable,
 }
 
-fn plan(opts: &ImportOptions) -> Result<Plan> {
+fn plan(opts: &ImportOptions, schema: Option<Arc<TypedSchema>>) -> Result<Plan> {
     let files = expand_inputs(&opts.inputs, &opts.source)?;
     let mut names = Vec::new();
     let mut mappings = Vec::new();
@@ -180,7 +187,14 @@ fn plan(opts: &ImportOptions) -> Result<Plan> {
             ),
             _ => source::field_names(f, &opts.source)?,
         };
-        let m = Mapping::resolve(opts.columns.as_ref(), n.as_deref()).map_err(|e| match e {
+        let m = match &schema {
+            Some(schema) => {
+                TypedFields::resolve(schema.clone(), opts.import_columns.as_deref(), n.as_deref())
+                    .map(|t| t.into_mapping(n.as_deref()))
+            }
+            None => Mapping::resolve(opts.columns.as_ref(), n.as_deref()),
+        };
+        let m = m.map_err(|e| match e {
             Error::Spec(m) => Error::Spec(format!("{}: {m}", f.path.display())),
             other => other,
         })?;
@@ -400,9 +414,7 @@ fn read_one(
             source::jsonl::read(file, names, opts.columns.is_none(), &mut ctx)
         }
         Format::Parquet => {
-            let mut used: Vec<usize> = mapping.columns.iter().map(|c| c.field).collect();
-            used.push(mapping.row_key);
-            used.extend(mapping.timestamp);
+            let used = mapping.used_fields();
             let rows = (batch_limit / 256).clamp(64, 8192);
             source::parquet::read(file, &used, rows, &mut ctx)
         }
@@ -452,7 +464,28 @@ fn import_in_pool(
 
     // Plan.
     let timer = PhaseTimes::start("plan");
-    let plan = plan(opts)?;
+    let schema = target.schema(&opts.table)?.map(Arc::new);
+    if schema.is_some() {
+        let not_typed = [
+            (opts.columns.is_some(), "--columns (use --import-columns)"),
+            (
+                opts.salt_buckets.is_some(),
+                "--salt-buckets (the table's own salting applies)",
+            ),
+        ];
+        if let Some((_, what)) = not_typed.iter().find(|(set, _)| *set) {
+            return Err(Error::InvalidOption(format!(
+                "{} is a typed table: {what} does not apply",
+                opts.table
+            )));
+        }
+    } else if opts.import_columns.is_some() {
+        return Err(Error::InvalidOption(format!(
+            "--import-columns needs a typed table (created with SQL CREATE TABLE); {} is not one",
+            opts.table
+        )));
+    }
+    let plan = plan(opts, schema)?;
     let existing = target.families(&opts.table)?;
     let family_descs: Vec<FamilyDescriptor> = match (&existing, &opts.create) {
         (Some(f), _) => {

@@ -43,6 +43,7 @@ pub mod report;
 pub mod sort;
 pub mod source;
 pub mod spec;
+pub mod typed;
 
 pub use error::{Error, Result};
 pub use import::{parse_families, run_import, run_load, ImportOptions};

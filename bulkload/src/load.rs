@@ -21,6 +21,7 @@ use hfile::cell::to_string_binary;
 use hfile::{CellRef, CellView, Reader, Writer, WriterOptions};
 use rayon::prelude::*;
 use store_server::schema::{FamilyDescriptor, TableDescriptor, TableName};
+use store_server::typed::TypedSchema;
 use store_server::Connection;
 
 use crate::error::{Error, Result};
@@ -30,6 +31,10 @@ use crate::partition::{RegionSpan, Regions};
 pub trait BulkTarget: Sync {
     /// The table's families, or `None` if the table does not exist.
     fn families(&self, table: &str) -> Result<Option<Vec<FamilyDescriptor>>>;
+    /// The table's SQL schema if it is a typed table (created by SQL `CREATE TABLE`).
+    fn schema(&self, _table: &str) -> Result<Option<TypedSchema>> {
+        Ok(None)
+    }
     /// Creates a table with these families, pre-split at `split_keys`.
     fn create_table(
         &self,
@@ -65,6 +70,14 @@ impl BulkTarget for Connection {
     fn families(&self, table: &str) -> Result<Option<Vec<FamilyDescriptor>>> {
         match self.admin().describe(&table_name(table)?) {
             Ok(d) => Ok(Some(d.families)),
+            Err(store_server::Error::TableNotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn schema(&self, table: &str) -> Result<Option<TypedSchema>> {
+        match self.admin().describe(&table_name(table)?) {
+            Ok(d) => Ok(TypedSchema::from_descriptor(&d)?),
             Err(store_server::Error::TableNotFound(_)) => Ok(None),
             Err(e) => Err(e.into()),
         }

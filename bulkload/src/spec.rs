@@ -16,6 +16,7 @@ use std::collections::BTreeSet;
 use hfile::cell::to_string_binary;
 
 use crate::error::{Error, Result};
+use crate::typed::TypedFields;
 
 /// ImportTsv's name for the row-key column.
 pub const ROW_KEY: &str = "HBASE_ROW_KEY";
@@ -185,9 +186,23 @@ pub struct Mapping {
     pub max_fields: Option<usize>,
     /// The input's field names, when it has them.
     pub names: Option<Vec<String>>,
+    /// For a typed table: which field feeds which SQL column (the row key and cells are then
+    /// encoded from the parsed values, not copied from fields).
+    pub typed: Option<TypedFields>,
 }
 
 impl Mapping {
+    /// Every input field the mapping reads.
+    pub fn used_fields(&self) -> Vec<usize> {
+        if let Some(t) = &self.typed {
+            return t.used_fields();
+        }
+        let mut used: Vec<usize> = self.columns.iter().map(|c| c.field).collect();
+        used.push(self.row_key);
+        used.extend(self.timestamp);
+        used
+    }
+
     /// Resolves `spec` against the input's field `names` (header, Parquet schema, first JSON
     /// object); `names` is `None` for headerless CSV/TSV.
     pub fn resolve(spec: Option<&ColumnSpec>, names: Option<&[String]>) -> Result<Mapping> {
@@ -295,6 +310,7 @@ fn build(
         columns,
         max_fields,
         names: names.map(|n| n.to_vec()),
+        typed: None,
     })
 }
 

@@ -150,7 +150,7 @@ fn create_with_salt_buckets() -> TestResult {
     assert_eq!(rows.len(), 8);
     for (row, _, _, _, value) in &rows {
         let key = &row[1..];
-        assert_eq!(row[0], bulkload::cells::salt_byte(key, 4));
+        assert_eq!(row[0], store_server::rowkey::salt_byte(key, 4));
         assert_eq!(value[0] - b'0', key[0] - b'a' + 1);
     }
     Ok(())

@@ -41,6 +41,10 @@ pub enum Command {
     /// Nightly compaction tooling: plan, run and report (`basalt compact --help`).
     #[command(subcommand)]
     Compact(crate::compact::CompactCommand),
+    /// SQL over the store (REPL, -e, -f). Example: basalt sql -e "SELECT * FROM t"
+    Sql(sql::cli::SqlArgs),
+    /// Arrow Flight SQL endpoint. Example: basalt sql-server --port 50051
+    SqlServer(sql::flight::SqlServerArgs),
     /// Parallel scan jobs over regions (rowcounter, cellcounter, copytable, export, ...).
     #[command(flatten)]
     Jobs(crate::jobs::JobCommand),
@@ -57,6 +61,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Import(args) => crate::import::run_import(cli.root, args),
         Command::Load(args) => crate::import::run_load(cli.root, args),
         Command::Compact(cmd) => Ok(crate::compact::main(cli.root, cmd)),
+        Command::Sql(a) => Ok(sql::cli::run_sql(cli.root, a)),
+        Command::SqlServer(a) => Ok(sql::flight::run_server(cli.root, a)),
         Command::Jobs(cmd) => Ok(crate::jobs::main(cli.root, cmd)),
         Command::Shell(cmd) => Ok(crate::shell::main(cli.root, cmd)),
     }
