@@ -3,12 +3,15 @@
 //! what a run would do without changing anything, `run` does it, and `report` shows the
 //! history kept in `<root>/compaction-history.jsonl`.
 
-use std::io::Write;
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use store_server::compaction::tool::plan::{plan, PlanOptions, StorePlan};
 use store_server::compaction::tool::report::{append_history, history_path, read_history};
 use store_server::compaction::tool::resolve_tables;
@@ -34,6 +37,10 @@ pub struct Selection {
     /// Minor policy: a file is eligible if at most R times the sum of the others.
     #[arg(long, value_name = "R")]
     pub ratio: Option<f64>,
+    /// Work on disabled tables, straight from their files without serving them (HBase's
+    /// CompactionTool); with --all, every disabled user table.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 /// Arguments of `compact run`.
@@ -190,8 +197,10 @@ fn do_plan(
     out: &mut dyn Write,
 ) -> Result<(), String> {
     let server = conn.server();
-    let tables = resolve_tables(server, &sel.tables, sel.all).map_err(|e| e.to_string())?;
+    let tables =
+        resolve_tables(server, &sel.tables, sel.all, sel.offline).map_err(|e| e.to_string())?;
     let mut opts = PlanOptions::new(server, sel.major);
+    opts.offline = sel.offline;
     apply_policy(sel, &mut opts.policy)?;
     let plans = plan(server, &tables, &opts).map_err(|e| e.to_string())?;
     let w = |r: std::io::Result<()>| r.map_err(|e| e.to_string());
@@ -285,7 +294,8 @@ fn do_run(
         None => None,
     };
     let server = conn.server();
-    let tables = resolve_tables(server, &sel.tables, sel.all).map_err(|e| e.to_string())?;
+    let tables =
+        resolve_tables(server, &sel.tables, sel.all, sel.offline).map_err(|e| e.to_string())?;
     let throttle_bytes_per_sec = match throttle {
         None => None,
         Some(t) if t.is_finite() && t > 0.0 => Some((t * 1e6).max(1.0) as u64),
@@ -305,14 +315,56 @@ fn do_run(
         parallel,
         max_duration: args.max_duration,
         window,
+        offline: sel.offline,
     };
     apply_policy(sel, &mut opts.policy)?;
-    let progress = |p: Progress<'_>| {
-        eprintln!("compact: {}: {}/{} regions", p.table, p.done, p.total);
-    };
-    let summary = run(server, &tables, &opts, &progress).map_err(|e| e.to_string())?;
+    let bars = TableBars::new();
+    let summary = run(server, &tables, &opts, &|p| bars.update(p)).map_err(|e| match e {
+        store_server::Error::TableDisabled(t) => {
+            format!("table is disabled: {t} (compact disabled tables with --offline)")
+        }
+        e => e.to_string(),
+    })?;
     append_history(root, &summary).map_err(|e| e.to_string())?;
     print_summary(&summary, out).map_err(|e| e.to_string())
+}
+
+/// Progress per table: one bar each on a terminal, else one log line per finished region
+/// (for cron logs).
+struct TableBars {
+    multi: Option<MultiProgress>,
+    bars: Mutex<HashMap<String, ProgressBar>>,
+}
+
+impl TableBars {
+    fn new() -> TableBars {
+        TableBars {
+            multi: std::io::stderr().is_terminal().then(MultiProgress::new),
+            bars: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn update(&self, p: Progress<'_>) {
+        let Some(multi) = &self.multi else {
+            eprintln!("compact: {}: {}/{} regions", p.table, p.done, p.total);
+            return;
+        };
+        let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
+        let bar = bars.entry(p.table.to_string()).or_insert_with(|| {
+            let bar = multi.add(ProgressBar::new(p.total as u64));
+            if let Ok(style) = ProgressStyle::with_template(
+                "{prefix:>16} [{bar:30}] {pos}/{len} regions {elapsed}",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.set_prefix(p.table.to_string());
+            bar
+        });
+        bar.set_position(p.done as u64);
+        if p.done >= p.total {
+            bar.finish();
+        }
+    }
 }
 
 fn print_summary(s: &RunSummary, out: &mut dyn Write) -> std::io::Result<()> {

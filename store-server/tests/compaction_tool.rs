@@ -39,6 +39,7 @@ fn opts(server: &RegionServer, major: bool) -> RunOptions {
         parallel: 2,
         max_duration: None,
         window: None,
+        offline: false,
     }
 }
 
@@ -663,6 +664,54 @@ fn reads_and_writes_during_a_run_stay_consistent() -> Res {
         Ok(scans)
     })?;
     assert!(checked > 0);
+    conn.close()?;
+    Ok(())
+}
+
+#[test]
+fn offline_major_compaction_of_a_disabled_table_matches_model() -> Res {
+    let dir = tempfile::tempdir()?;
+    let conn = Connection::embedded_with_config(dir.path(), quiet())?;
+    let model = fill_random(&conn, "m", 11, 1500, 200)?;
+    let server = conn.server().clone();
+    let t = TableName::parse("m")?;
+    let mut offline = opts(&server, true);
+    offline.offline = true;
+    // Offline needs a disabled table, online an enabled one.
+    assert!(matches!(
+        run(&server, std::slice::from_ref(&t), &offline, &|_| {}),
+        Err(store_server::Error::TableEnabled(_))
+    ));
+    conn.admin().disable_table(&t)?;
+    assert!(run(
+        &server,
+        std::slice::from_ref(&t),
+        &opts(&server, true),
+        &|_| {}
+    )
+    .is_err());
+    let mut plan_opts = PlanOptions::new(&server, true);
+    plan_opts.offline = true;
+    let planned: u64 = plan(&server, std::slice::from_ref(&t), &plan_opts)?
+        .iter()
+        .map(|p| p.cells_out)
+        .sum();
+    let summary = run(&server, std::slice::from_ref(&t), &offline, &|_| {})?;
+    let st = &summary.tables[0];
+    assert_eq!((st.regions, st.files_after), (3, 3), "one file per store");
+    assert_eq!(st.cells_written, planned, "the plan predicted the run");
+    conn.admin().enable_table(&t)?;
+    let (expected, _) = model.major(
+        VERSIONS as usize,
+        TTL_SECS as i64 * 1000,
+        store_server::now_ms(),
+    );
+    let got: BTreeSet<(String, String, i64, String)> = raw_cells(&conn, "m")?
+        .into_iter()
+        .map(|(r, q, ts, _, v)| (r, q, ts, v))
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(store_files(&conn, "m")?, 3);
     conn.close()?;
     Ok(())
 }

@@ -35,6 +35,7 @@ fn main_inner() -> Result<(), Box<dyn std::error::Error>> {
         parallel: 1,
         max_duration: None,
         window: None,
+        offline: false,
     };
     let t = TableName::parse(&args[2])?;
     run(&server, &[t], &opts, &|_p| {

@@ -11,12 +11,13 @@ use crate::error::{Error, Result};
 use crate::schema::TableName;
 use crate::server::RegionServer;
 
-/// The tables to work on: the named ones (which must exist), or every user table if
-/// `names` is empty and `all` is set.
+/// The tables to work on: the named ones (which must exist), or if `names` is empty and
+/// `all` is set every enabled user table (every disabled one when `offline`).
 pub fn resolve_tables(
     server: &RegionServer,
     names: &[String],
     all: bool,
+    offline: bool,
 ) -> Result<Vec<TableName>> {
     if names.is_empty() {
         if !all {
@@ -27,7 +28,7 @@ pub fn resolve_tables(
         return Ok(server
             .list_tables()
             .into_iter()
-            .filter(|d| !d.name.is_system() && d.enabled)
+            .filter(|d| !d.name.is_system() && d.enabled != offline)
             .map(|d| d.name)
             .collect());
     }

@@ -10,6 +10,7 @@ use crate::compaction::{
 };
 use crate::cursor::{first_on_row, next_row_cells, CellCursor, MergeCursor};
 use crate::error::Result;
+use crate::region::Region;
 use crate::schema::TableName;
 use crate::server::RegionServer;
 use crate::storefile::StoreFile;
@@ -27,6 +28,9 @@ pub struct PlanOptions {
     pub ttl_drop_fraction: f64,
     /// Evaluate TTLs as of this time (ms since the epoch).
     pub now_ms: i64,
+    /// Plan disabled tables from their files (regions opened offline) instead of enabled
+    /// tables' online regions.
+    pub offline: bool,
 }
 
 impl PlanOptions {
@@ -38,6 +42,7 @@ impl PlanOptions {
             too_many_files: server.config().compaction.max_files,
             ttl_drop_fraction: 0.5,
             now_ms: crate::now_ms(),
+            offline: false,
         }
     }
 }
@@ -120,81 +125,100 @@ pub struct StorePlan {
     pub advice: Vec<Advice>,
 }
 
-/// Plans every store of every online region of `tables`. Changes nothing.
+/// Plans every store of every online region of `tables` (of every region opened offline,
+/// with [`PlanOptions::offline`]). Changes nothing.
 pub fn plan(
     server: &RegionServer,
     tables: &[TableName],
     opts: &PlanOptions,
 ) -> Result<Vec<StorePlan>> {
-    let split_size = server.config().max_file_size;
     let mut out = Vec::new();
     for t in tables {
-        for region in server.table_regions(t)? {
-            let region_size = region.store_files_size();
-            for (fam, store) in region.stores() {
-                let all = store.state().files;
-                let files = files_to_compact(store, opts.major, &opts.policy);
-                let rules = family_rules(&region, fam);
-                let (cells_in, cells_out, dropped, est_in, est_out) =
-                    dry_run(&files, &rules, opts.major, opts.now_ms)?;
-                let bytes_in: u64 = files.iter().map(|f| f.size()).sum();
-                let expected_bytes_out = if est_in == 0 {
-                    0
-                } else {
-                    (bytes_in as f64 * est_out as f64 / est_in as f64).round() as u64
-                };
-                let mut advice = Vec::new();
-                if all.len() > opts.too_many_files {
-                    advice.push(Advice::TooManyFiles {
-                        files: all.len(),
-                        limit: opts.too_many_files,
-                    });
-                }
-                if region_size > split_size {
-                    advice.push(Advice::RegionAboveSplitSize {
-                        size: region_size,
-                        limit: split_size,
-                    });
-                }
-                if rules.ttl_ms.is_some() {
-                    // Expiry is judged over the whole store, whatever the selection.
-                    let (_, _, whole, _, _) = if opts.major {
-                        (cells_in, cells_out, dropped, est_in, est_out)
-                    } else {
-                        dry_run(&all, &rules, true, opts.now_ms)?
-                    };
-                    let total: u64 = all.iter().map(|f| f.entries()).sum();
-                    if total > 0 {
-                        let fraction = whole.expired_ttl as f64 / total as f64;
-                        if fraction > opts.ttl_drop_fraction {
-                            advice.push(Advice::TtlDropsMost { fraction });
-                        }
-                    }
-                }
-                out.push(StorePlan {
-                    table: t.clone(),
-                    region: region.encoded_name(),
-                    family: fam.clone(),
-                    files_total: all.len(),
-                    selected: files
-                        .iter()
-                        .map(|f| PlannedFile {
-                            name: f.name().to_string(),
-                            size: f.size(),
-                            entries: f.entries(),
-                        })
-                        .collect(),
-                    bytes_in,
-                    expected_bytes_out,
-                    cells_in,
-                    cells_out,
-                    dropped,
-                    advice,
-                });
-            }
+        if opts.offline {
+            server.with_offline_regions(t, |regions| {
+                plan_regions(server, t, regions, opts, &mut out)
+            })?;
+        } else {
+            plan_regions(server, t, &server.table_regions(t)?, opts, &mut out)?;
         }
     }
     Ok(out)
+}
+
+/// Appends the plans of every store of `regions` (of table `t`) to `out`.
+fn plan_regions(
+    server: &RegionServer,
+    t: &TableName,
+    regions: &[Arc<Region>],
+    opts: &PlanOptions,
+    out: &mut Vec<StorePlan>,
+) -> Result<()> {
+    let split_size = server.config().max_file_size;
+    for region in regions {
+        let region_size = region.store_files_size();
+        for (fam, store) in region.stores() {
+            let all = store.state().files;
+            let files = files_to_compact(store, opts.major, &opts.policy);
+            let rules = family_rules(region, fam);
+            let (cells_in, cells_out, dropped, est_in, est_out) =
+                dry_run(&files, &rules, opts.major, opts.now_ms)?;
+            let bytes_in: u64 = files.iter().map(|f| f.size()).sum();
+            let expected_bytes_out = if est_in == 0 {
+                0
+            } else {
+                (bytes_in as f64 * est_out as f64 / est_in as f64).round() as u64
+            };
+            let mut advice = Vec::new();
+            if all.len() > opts.too_many_files {
+                advice.push(Advice::TooManyFiles {
+                    files: all.len(),
+                    limit: opts.too_many_files,
+                });
+            }
+            if region_size > split_size {
+                advice.push(Advice::RegionAboveSplitSize {
+                    size: region_size,
+                    limit: split_size,
+                });
+            }
+            if rules.ttl_ms.is_some() {
+                // Expiry is judged over the whole store, whatever the selection.
+                let (_, _, whole, _, _) = if opts.major {
+                    (cells_in, cells_out, dropped, est_in, est_out)
+                } else {
+                    dry_run(&all, &rules, true, opts.now_ms)?
+                };
+                let total: u64 = all.iter().map(|f| f.entries()).sum();
+                if total > 0 {
+                    let fraction = whole.expired_ttl as f64 / total as f64;
+                    if fraction > opts.ttl_drop_fraction {
+                        advice.push(Advice::TtlDropsMost { fraction });
+                    }
+                }
+            }
+            out.push(StorePlan {
+                table: t.clone(),
+                region: region.encoded_name(),
+                family: fam.clone(),
+                files_total: all.len(),
+                selected: files
+                    .iter()
+                    .map(|f| PlannedFile {
+                        name: f.name().to_string(),
+                        size: f.size(),
+                        entries: f.entries(),
+                    })
+                    .collect(),
+                bytes_in,
+                expected_bytes_out,
+                cells_in,
+                cells_out,
+                dropped,
+                advice,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Merges `files` read-only and classifies every cell: (cells in, cells kept, drops,

@@ -32,6 +32,9 @@ pub struct RunOptions {
     pub max_duration: Option<Duration>,
     /// Start regions only inside this daily window (UTC).
     pub window: Option<Window>,
+    /// Compact disabled tables offline (their files, without serving them) instead of
+    /// enabled tables through their online regions.
+    pub offline: bool,
 }
 
 /// A daily time window `HH:MM-HH:MM` in UTC; it may wrap midnight (`22:00-06:00`).
@@ -155,8 +158,10 @@ fn file_count(regions: &[Arc<Region>]) -> usize {
         .sum()
 }
 
-/// Compacts `tables`. `progress` is called (from worker threads) as regions finish. The
-/// first error stops the workers from starting new regions and is returned.
+/// Compacts `tables`: online regions of enabled tables, or with [`RunOptions::offline`] the
+/// regions of disabled tables opened offline, one table after another. `progress` is called
+/// (from worker threads) as regions finish. The first error stops the workers from starting
+/// new regions and is returned.
 pub fn run(
     server: &RegionServer,
     tables: &[TableName],
@@ -164,115 +169,151 @@ pub fn run(
     progress: &(dyn Fn(Progress<'_>) + Sync),
 ) -> Result<RunSummary> {
     let started = Instant::now();
-    let started_ms = crate::now_ms();
-    let mut stats = Vec::new();
-    let mut queue = VecDeque::new();
-    let mut per_table_regions = Vec::new();
-    for (i, t) in tables.iter().enumerate() {
-        let regions = server.table_regions(t)?;
-        stats.push(TableStats {
-            table: t.to_string(),
-            regions: regions.len(),
-            files_before: file_count(&regions),
-            ..TableStats::default()
-        });
-        for r in &regions {
-            queue.push_back((i, r.clone()));
-        }
-        per_table_regions.push(regions);
-    }
-    let throttle = opts.throttle_bytes_per_sec.map(Throttle::new);
-    let on_write = |n: u64| {
-        if let Some(t) = &throttle {
-            t.consume(n);
-        }
-    };
-    let hooks = CompactionHooks {
-        on_write: &on_write,
-    };
-    let queue = Mutex::new(queue);
-    let stats_m = Mutex::new((stats, vec![0usize; tables.len()]));
-    let failure: Mutex<Option<Error>> = Mutex::new(None);
-    let deadline = opts.max_duration.map(|d| started + d);
-    let skipped_any = Mutex::new(false);
-    std::thread::scope(|s| {
-        for _ in 0..opts.parallel.max(1) {
-            s.spawn(|| loop {
-                let Some((ti, region)) = queue.lock().pop_front() else {
-                    return;
-                };
-                let stop = failure.lock().is_some()
-                    || deadline.is_some_and(|d| Instant::now() >= d)
-                    || opts.window.is_some_and(|w| !w.contains_now());
-                let mut local = TableStats::default();
-                let mut skipped = stop;
-                if !stop {
-                    for fam in region.stores().keys() {
-                        match compact_store(&region, fam, opts.major, &opts.policy, &hooks) {
-                            Ok(Some(rep)) => {
-                                local.compactions += 1;
-                                local.bytes_read += rep.bytes_in;
-                                local.bytes_written += rep.bytes_out;
-                                local.cells_read += rep.cells_in;
-                                local.cells_written += rep.cells_out;
-                                local.dropped.add(&rep.dropped);
-                            }
-                            Ok(None) => {}
-                            // Split or disabled meanwhile: nothing left to compact here.
-                            Err(Error::RegionNotServing(_)) => {
-                                skipped = true;
-                                break;
-                            }
-                            Err(e) => {
-                                failure.lock().get_or_insert(e);
-                                break;
-                            }
-                        }
-                    }
-                }
-                if stop {
-                    *skipped_any.lock() = true;
-                }
-                let mut g = stats_m.lock();
-                let st = &mut g.0[ti];
-                st.compactions += local.compactions;
-                st.bytes_read += local.bytes_read;
-                st.bytes_written += local.bytes_written;
-                st.cells_read += local.cells_read;
-                st.cells_written += local.cells_written;
-                st.dropped.add(&local.dropped);
-                if skipped {
-                    st.regions_skipped += 1;
-                }
-                g.1[ti] += 1;
-                let (done, total, name) = (g.1[ti], g.0[ti].regions, g.0[ti].table.clone());
-                drop(g);
-                progress(Progress {
-                    table: &name,
-                    done,
-                    total,
-                });
-            });
-        }
-    });
-    if let Some(e) = failure.into_inner() {
-        return Err(e);
-    }
-    let (mut stats, _) = stats_m.into_inner();
-    for (st, t) in stats.iter_mut().zip(tables) {
-        // Regions may have split meanwhile: count what the table has now.
-        st.files_after = server.table_regions(t).map(|r| file_count(&r)).unwrap_or(0);
-    }
-    drop(per_table_regions);
-    Ok(RunSummary {
-        started_ms,
-        duration_ms: started.elapsed().as_millis() as u64,
+    let mut summary = RunSummary {
+        started_ms: crate::now_ms(),
         major: opts.major,
         throttle_bytes_per_sec: opts.throttle_bytes_per_sec,
         parallel: opts.parallel.max(1),
-        completed: !skipped_any.into_inner(),
-        tables: stats,
-    })
+        completed: true,
+        ..RunSummary::default()
+    };
+    let throttle = opts.throttle_bytes_per_sec.map(Throttle::new);
+    let deadline = opts.max_duration.map(|d| started + d);
+    let pool = Pool {
+        opts,
+        throttle: throttle.as_ref(),
+        deadline,
+        progress,
+    };
+    if opts.offline {
+        for t in tables {
+            let (stats, completed) =
+                server.with_offline_regions(t, |regions| pool.run(&[(t, regions.to_vec())]))?;
+            summary.tables.extend(stats);
+            summary.completed &= completed;
+        }
+    } else {
+        let sets = tables
+            .iter()
+            .map(|t| Ok((t, server.table_regions(t)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let (mut stats, completed) = pool.run(&sets)?;
+        for (st, t) in stats.iter_mut().zip(tables) {
+            // Regions may have split meanwhile: count what the table has now.
+            st.files_after = server.table_regions(t).map(|r| file_count(&r)).unwrap_or(0);
+        }
+        summary.tables = stats;
+        summary.completed = completed;
+    }
+    summary.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(summary)
+}
+
+/// The workers of one run: what they share.
+struct Pool<'a> {
+    opts: &'a RunOptions,
+    throttle: Option<&'a Throttle>,
+    deadline: Option<Instant>,
+    progress: &'a (dyn Fn(Progress<'_>) + Sync),
+}
+
+impl Pool<'_> {
+    /// Compacts the given regions of each table with `parallel` workers; returns per-table
+    /// stats (`files_after` counted on these regions) and whether every region was started.
+    fn run(&self, sets: &[(&TableName, Vec<Arc<Region>>)]) -> Result<(Vec<TableStats>, bool)> {
+        let opts = self.opts;
+        let mut queue = VecDeque::new();
+        let mut stats = Vec::new();
+        for (i, (t, regions)) in sets.iter().enumerate() {
+            stats.push(TableStats {
+                table: t.to_string(),
+                regions: regions.len(),
+                files_before: file_count(regions),
+                ..TableStats::default()
+            });
+            queue.extend(regions.iter().map(|r| (i, r.clone())));
+        }
+        let on_write = |n: u64| {
+            if let Some(t) = self.throttle {
+                t.consume(n);
+            }
+        };
+        let hooks = CompactionHooks {
+            on_write: &on_write,
+        };
+        let queue = Mutex::new(queue);
+        let stats_m = Mutex::new((stats, vec![0usize; sets.len()]));
+        let failure: Mutex<Option<Error>> = Mutex::new(None);
+        let skipped_any = Mutex::new(false);
+        std::thread::scope(|s| {
+            for _ in 0..opts.parallel.max(1) {
+                s.spawn(|| loop {
+                    let Some((ti, region)) = queue.lock().pop_front() else {
+                        return;
+                    };
+                    let stop = failure.lock().is_some()
+                        || self.deadline.is_some_and(|d| Instant::now() >= d)
+                        || opts.window.is_some_and(|w| !w.contains_now());
+                    let mut local = TableStats::default();
+                    let mut skipped = stop;
+                    if !stop {
+                        for fam in region.stores().keys() {
+                            match compact_store(&region, fam, opts.major, &opts.policy, &hooks) {
+                                Ok(Some(rep)) => {
+                                    local.compactions += 1;
+                                    local.bytes_read += rep.bytes_in;
+                                    local.bytes_written += rep.bytes_out;
+                                    local.cells_read += rep.cells_in;
+                                    local.cells_written += rep.cells_out;
+                                    local.dropped.add(&rep.dropped);
+                                }
+                                Ok(None) => {}
+                                // Split or disabled meanwhile: nothing left to compact here.
+                                Err(Error::RegionNotServing(_)) => {
+                                    skipped = true;
+                                    break;
+                                }
+                                Err(e) => {
+                                    failure.lock().get_or_insert(e);
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    if stop {
+                        *skipped_any.lock() = true;
+                    }
+                    let mut g = stats_m.lock();
+                    let st = &mut g.0[ti];
+                    st.compactions += local.compactions;
+                    st.bytes_read += local.bytes_read;
+                    st.bytes_written += local.bytes_written;
+                    st.cells_read += local.cells_read;
+                    st.cells_written += local.cells_written;
+                    st.dropped.add(&local.dropped);
+                    if skipped {
+                        st.regions_skipped += 1;
+                    }
+                    g.1[ti] += 1;
+                    let (done, total, name) = (g.1[ti], g.0[ti].regions, g.0[ti].table.clone());
+                    drop(g);
+                    (self.progress)(Progress {
+                        table: &name,
+                        done,
+                        total,
+                    });
+                });
+            }
+        });
+        if let Some(e) = failure.into_inner() {
+            return Err(e);
+        }
+        let (mut stats, _) = stats_m.into_inner();
+        for (st, (_, regions)) in stats.iter_mut().zip(sets) {
+            st.files_after = file_count(regions);
+        }
+        Ok((stats, !skipped_any.into_inner()))
+    }
 }
 
 #[cfg(test)]
