@@ -1,7 +1,7 @@
 //! `basalt quickstart`: the whole job on the embedded store, as a user would run it.
 //!
-//! Generates a realistic event dataset, creates a pre-split table, bulk-imports it, queries
-//! it, runs scan jobs, applies updates and deletes, major-compacts, and prints what every
+//! Generates a realistic event dataset, creates a pre-split typed (SQL) table, bulk-imports
+//! it, queries it with SQL, runs scan jobs, applies updates and deletes, major-compacts, and prints what every
 //! step took. Each step runs this same binary's public subcommand in a child process, so
 //! what the quickstart shows is exactly what the listed commands do.
 
@@ -12,6 +12,8 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use clap::Args;
+
+use store_server::typed::format_timestamp;
 
 use crate::error::{Error, Result};
 
@@ -88,39 +90,72 @@ pub fn run(root: Option<PathBuf>, args: QuickstartArgs) -> Result<ExitCode> {
         .output();
 
     // 2. Table + bulk import.
-    let regions = args.regions.max(1).to_string();
+    let splits: Vec<String> = (1..args.regions.max(1))
+        .map(|i| {
+            format!(
+                "'{:08x}'",
+                (u64::from(i) << 32) / u64::from(args.regions.max(1))
+            )
+        })
+        .collect();
+    let split_on = if splits.is_empty() {
+        String::new()
+    } else {
+        format!(" SPLIT ON ({})", splits.join(", "))
+    };
+    let create = format!(
+        "CREATE TABLE {TABLE} (id VARCHAR NOT NULL PRIMARY KEY, d.user_id VARCHAR, \
+         d.country VARCHAR, d.kind VARCHAR, d.amount DECIMAL(10,2), d.ts TIMESTAMP) \
+         COMPRESSION='LZ4', DATA_BLOCK_ENCODING='FAST_DIFF', BLOOMFILTER='ROW', VERSIONS=3{split_on}"
+    );
     basalt(
-        "[2] create a pre-split table",
-        &[
-            "create",
-            TABLE,
-            "d:COMPRESSION=LZ4,DATA_BLOCK_ENCODING=FAST_DIFF,BLOOMFILTER=ROW,VERSIONS=3",
-            "--presplit",
-            &regions,
-            "--algo",
-            "hex",
-        ],
+        "[2] create a pre-split typed table (SQL)",
+        &["sql", "-e", &create],
         &mut steps,
     )?;
     let csv_arg = csv.to_string_lossy().into_owned();
     basalt(
-        "[3] bulk import the CSV (sorted HFiles handed to the regions)",
+        "[3] bulk import the CSV (typed fields, sorted HFiles handed to the regions)",
         &["import", TABLE, &csv_arg, "--header", "--quiet"],
         &mut steps,
     )?;
 
     // 3. Queries.
     let probe = row_key(args.rows / 2);
-    basalt("[4] key lookup", &["get", TABLE, &probe], &mut steps)?;
-    let prefix = &probe[..3];
     basalt(
-        "[5] key range (prefix scan, first 5 rows)",
-        &["scan", TABLE, "--prefix", prefix, "--limit", "5"],
+        "[4] SQL key lookup",
+        &[
+            "sql",
+            "-e",
+            &format!("SELECT * FROM {TABLE} WHERE id = '{probe}'"),
+        ],
+        &mut steps,
+    )?;
+    let lo = &probe[..3];
+    let hi = match u32::from_str_radix(lo, 16) {
+        Ok(n) if n < 0xfff => format!("{:03x}", n + 1),
+        _ => "g".to_string(),
+    };
+    basalt(
+        "[5] SQL key range (first 5 rows of a prefix)",
+        &[
+            "sql",
+            "-e",
+            &format!(
+                "SELECT id, country, kind, amount FROM {TABLE} WHERE id >= '{lo}' AND id < '{hi}' ORDER BY id LIMIT 5"
+            ),
+        ],
         &mut steps,
     )?;
     basalt(
-        "[6] SQL aggregate over the raw table",
-        &["sql", "-e", "SELECT \"d:country\" AS country, COUNT(*) AS events FROM events GROUP BY \"d:country\" ORDER BY events DESC"],
+        "[6] SQL aggregate",
+        &[
+            "sql",
+            "-e",
+            &format!(
+                "SELECT country, COUNT(*) AS events, SUM(amount) AS revenue FROM {TABLE} GROUP BY country ORDER BY revenue DESC"
+            ),
+        ],
         &mut steps,
     )?;
 
@@ -147,12 +182,12 @@ pub fn run(root: Option<PathBuf>, args: QuickstartArgs) -> Result<ExitCode> {
     )?;
 
     // 5. Updates and deletes through the write path, then a major compaction.
-    let script = updates_script(args.rows);
-    run_script_step(
-        &exe,
-        &root,
-        "[9] updates and deletes (basalt shell)",
-        &script,
+    let script = work.join("updates.sql");
+    std::fs::write(&script, updates_sql(args.rows)).map_err(|e| Error::io(&script, e))?;
+    let script_arg = script.to_string_lossy().into_owned();
+    basalt(
+        "[9] updates and deletes (SQL UPSERT and DELETE)",
+        &["sql", "-f", &script_arg],
         &mut steps,
     )?;
     basalt("[10] flush", &["flush", TABLE], &mut steps)?;
@@ -218,52 +253,6 @@ fn run_step(
     Ok(stdout)
 }
 
-/// Runs a `basalt shell` script from standard input as one step.
-fn run_script_step(
-    exe: &Path,
-    root: &Path,
-    name: &str,
-    script: &str,
-    steps: &mut Vec<Step>,
-) -> Result<()> {
-    println!(
-        "{name}\n  $ basalt shell < updates.txt   ({} commands)",
-        script.lines().count()
-    );
-    let t = Instant::now();
-    let mut child = Command::new(exe)
-        .arg("--root")
-        .arg(root)
-        .arg("shell")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| Error::io(exe, e))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(script.as_bytes())
-            .map_err(|e| Error::io("shell stdin", e))?;
-    }
-    let out = child.wait_with_output().map_err(|e| Error::io(exe, e))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let ok = stdout.lines().filter(|l| *l == "OK").count();
-    let errors: Vec<&str> = stdout.lines().filter(|l| l.starts_with("ERROR")).collect();
-    if !out.status.success() || !errors.is_empty() {
-        return Err(Error::Failed(format!(
-            "shell script failed: {}",
-            errors.join("; ")
-        )));
-    }
-    let seconds = t.elapsed().as_secs_f64();
-    println!("  {ok} command(s) OK ({seconds:.2}s)\n");
-    steps.push(Step {
-        name: "updates and deletes (basalt shell)".into(),
-        seconds,
-    });
-    Ok(())
-}
-
 fn print_indented(text: &str) {
     let lines: Vec<&str> = text.lines().collect();
     let shown = 14;
@@ -288,46 +277,69 @@ fn mix(i: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The fields of event `i`: id, user, country, kind, amount, timestamp (ms).
+fn event(i: u64) -> (String, String, &'static str, &'static str, String, u64) {
+    let h = mix(i);
+    (
+        row_key(i),
+        format!("user{:06}", h % 50_000),
+        COUNTRIES[(h >> 20) as usize % COUNTRIES.len()],
+        KINDS[(h >> 24) as usize % KINDS.len()],
+        format!("{}.{:02}", (h >> 32) % 500, (h >> 40) % 100),
+        1_700_000_000_000u64 + (h >> 44) % 86_400_000,
+    )
+}
+
 /// Writes the sample CSV; returns its size in bytes.
 fn generate_csv(path: &Path, rows: u64) -> Result<u64> {
     let f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
     let mut w = BufWriter::with_capacity(1 << 20, f);
     let io = |e| Error::io(path, e);
-    w.write_all(b"rowkey,d:user,d:country,d:kind,d:amount,d:ts\n")
+    w.write_all(b"id,user_id,country,kind,amount,ts\n")
         .map_err(io)?;
     let mut line = String::with_capacity(96);
     for i in 0..rows {
-        let h = mix(i);
+        let (id, user, country, kind, amount, ts) = event(i);
         line.clear();
-        let _ = writeln!(
-            line,
-            "{},user{:06},{},{},{}.{:02},{}",
-            row_key(i),
-            h % 50_000,
-            COUNTRIES[(h >> 20) as usize % COUNTRIES.len()],
-            KINDS[(h >> 24) as usize % KINDS.len()],
-            (h >> 32) % 500,
-            (h >> 40) % 100,
-            1_700_000_000_000u64 + (h >> 44) % 86_400_000
-        );
+        let _ = writeln!(line, "{id},{user},{country},{kind},{amount},{ts}");
         w.write_all(line.as_bytes()).map_err(io)?;
     }
     w.flush().map_err(io)?;
     std::fs::metadata(path).map(|m| m.len()).map_err(io)
 }
 
-/// A shell script updating every 1000th row and deleting every 2000th one.
-fn updates_script(rows: u64) -> String {
-    let mut s = String::from("# quickstart updates\n");
+/// A SQL script sampling 100 rows: every other one becomes a refund (UPSERT), the rest
+/// are deleted.
+fn updates_sql(rows: u64) -> String {
     let step = (rows / 100).max(1);
+    let (mut upserts, mut deletes) = (Vec::new(), Vec::new());
     let mut i = 0;
     while i < rows {
+        let (id, user, country, _, amount, ts) = event(i);
         if (i / step).is_multiple_of(2) {
-            let _ = writeln!(s, "put {TABLE} {} d:kind refund", row_key(i));
+            upserts.push(format!(
+                "('{id}', '{user}', '{country}', 'refund', {amount}, TIMESTAMP '{}')",
+                format_timestamp(ts as i64, 0)
+            ));
         } else {
-            let _ = writeln!(s, "deleteall {TABLE} {}", row_key(i));
+            deletes.push(format!("'{id}'"));
         }
         i += step;
+    }
+    let mut s = String::new();
+    if !upserts.is_empty() {
+        let _ = writeln!(
+            s,
+            "UPSERT INTO {TABLE} (id, user_id, country, kind, amount, ts) VALUES {};",
+            upserts.join(", ")
+        );
+    }
+    if !deletes.is_empty() {
+        let _ = writeln!(
+            s,
+            "DELETE FROM {TABLE} WHERE id IN ({});",
+            deletes.join(", ")
+        );
     }
     s
 }

@@ -19,7 +19,10 @@ fn quickstart_runs_every_step_and_counts_the_deletes() {
     );
     for step in [
         "bulk import the CSV",
-        "SQL aggregate over the raw table",
+        "SQL key lookup",
+        "SQL key range",
+        "SQL aggregate",
+        "updates and deletes (SQL UPSERT and DELETE)",
         "rowcounter",
         "export to Parquet",
         "major compaction",
