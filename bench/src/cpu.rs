@@ -35,6 +35,15 @@ pub fn process_time() -> Duration {
     Duration::ZERO
 }
 
+/// Wall and CPU time of one measured section.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Timing {
+    /// Elapsed (wall-clock) time.
+    pub wall: Duration,
+    /// Process CPU time (all threads) over the same span.
+    pub cpu: Duration,
+}
+
 /// Measures wall and CPU time between [`Stopwatch::start`] and [`Stopwatch::stop`].
 pub struct Stopwatch {
     wall: std::time::Instant,
@@ -53,6 +62,12 @@ impl Stopwatch {
     /// (wall, CPU) elapsed since start.
     pub fn stop(&self) -> (Duration, Duration) {
         (self.wall.elapsed(), process_time().saturating_sub(self.cpu))
+    }
+
+    /// [`Stopwatch::stop`] as a [`Timing`].
+    pub fn timing(&self) -> Timing {
+        let (wall, cpu) = self.stop();
+        Timing { wall, cpu }
     }
 }
 

@@ -1,32 +1,62 @@
 //! Basalt benchmarks against peers, run in one process on the same generated data.
 //!
-//! `cargo run --release -p bench -- hfile [--cells N] [--runs R] [--dir D]` compares the `hfile`
-//! crate's writer and reader with RocksDB's SST writer/reader and with Parquet, and prints a
-//! markdown table of medians and ratios. Further benchmarks are further subcommands.
+//! * `bench hfile` — the `hfile` crate's writer and reader vs RocksDB's SST writer/reader and
+//!   Parquet: write, full scan, random gets, memory.
+//! * `bench scanjob` — `rowcounter`/`cellcounter` over a multi-region table with 1 and 2
+//!   threads vs a raw HFile scan and DuckDB over Parquet.
+//! * `bench compact` — a major compaction of overlapping HFiles vs the same merge with the
+//!   `hfile` crate alone and RocksDB's manual compaction.
+//! * `bench import` — CSV bulk import vs DuckDB CSV→Parquet, the put path and RocksDB's
+//!   SST ingestion.
+//! * `bench ycsb` — YCSB workloads A, B, C and E through the embedded `Table` API vs
+//!   RocksDB, with synced WAL writes.
+//!
+//! Each prints a markdown report of medians and ratios (`--out FILE` saves it too).
 
 mod alloc;
+mod compact_cmd;
 mod cpu;
+mod csvgen;
 mod data;
+mod duckdb_peer;
+mod engine;
 mod hfile_bench;
 mod hfile_cmd;
+mod idle;
+mod import_cmd;
 mod mem;
+mod merge;
 mod parquet_peer;
+mod put_load;
+mod report;
+mod rocksdb_compact;
+mod rocksdb_import;
 mod rocksdb_peer;
+mod rowgen;
+mod scanjob_cmd;
+mod scratch;
 mod stats;
+mod threads;
+mod ycsb;
+mod ycsb_cmd;
+mod ycsb_store;
 
 use clap::{Parser, Subcommand};
 
 #[global_allocator]
 static GLOBAL: alloc::CountingAlloc = alloc::CountingAlloc;
 
-/// Errors from any peer, boxed.
-pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+/// An error from any peer, boxed.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Results of the benchmarks.
+pub type Result<T> = std::result::Result<T, BoxError>;
 
 #[derive(Parser)]
 #[command(
     name = "bench",
-    about = "Basalt benchmarks against peers (RocksDB, Parquet)",
-    after_help = "Example:\n  cargo run --release -p bench -- hfile --cells 1000000 --runs 3"
+    about = "Basalt benchmarks against peers (RocksDB, Parquet, DuckDB)",
+    after_help = "Examples:\n  cargo run --release -p bench -- hfile --cells 1000000 --runs 3\n  cargo run --release -p bench -- scanjob --rows 1000000 --runs 3"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -37,12 +67,24 @@ struct Cli {
 enum Command {
     /// HFile writer/reader vs RocksDB SST and Parquet: write, full scan, random gets, memory.
     Hfile(hfile_cmd::HfileArgs),
+    /// rowcounter/cellcounter with 1 and 2 threads vs a raw HFile scan and DuckDB.
+    Scanjob(scanjob_cmd::ScanjobArgs),
+    /// Major compaction of 12 overlapping HFiles vs an hfile-only merge and RocksDB.
+    Compact(compact_cmd::CompactArgs),
+    /// CSV bulk import vs DuckDB CSV→Parquet, the put path and RocksDB SST ingestion.
+    Import(import_cmd::ImportArgs),
+    /// YCSB workloads A, B, C, E through the embedded Table API vs RocksDB.
+    Ycsb(ycsb_cmd::YcsbArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Hfile(args) => hfile_cmd::run(&args),
+        Command::Scanjob(args) => scanjob_cmd::run(&args),
+        Command::Compact(args) => compact_cmd::run(&args),
+        Command::Import(args) => import_cmd::run(&args),
+        Command::Ycsb(args) => ycsb_cmd::run(&args),
     };
     if let Err(e) = result {
         eprintln!("bench: error: {e}");

@@ -137,3 +137,78 @@ pub fn scan(path: &Path) -> Result<ScanStats> {
         cells,
     })
 }
+
+/// Streams cells (in the same schema as [`write`]) into a Parquet file, one record batch per
+/// [`BATCH_CELLS`] cells, for data sets generated on the fly.
+pub struct CellFileWriter {
+    writer: ArrowWriter<File>,
+    schema: SchemaRef,
+    row: BinaryBuilder,
+    family: BinaryBuilder,
+    qualifier: BinaryBuilder,
+    ts: Int64Builder,
+    value: BinaryBuilder,
+    pending: usize,
+}
+
+impl CellFileWriter {
+    /// Creates the file at `path` with `codec` compression.
+    pub fn create(path: &Path, codec: Codec) -> Result<CellFileWriter> {
+        let schema = schema();
+        let props = WriterProperties::builder()
+            .set_compression(compression(codec))
+            .build();
+        let writer = ArrowWriter::try_new(File::create(path)?, schema.clone(), Some(props))?;
+        Ok(CellFileWriter {
+            writer,
+            schema,
+            row: BinaryBuilder::new(),
+            family: BinaryBuilder::new(),
+            qualifier: BinaryBuilder::new(),
+            ts: Int64Builder::new(),
+            value: BinaryBuilder::new(),
+            pending: 0,
+        })
+    }
+
+    /// Appends one cell.
+    pub fn push(&mut self, c: &crate::data::BenchCell<'_>) -> Result<()> {
+        self.row.append_value(c.row);
+        self.family.append_value(FAMILY);
+        self.qualifier.append_value(c.qualifier);
+        self.ts.append_value(c.timestamp);
+        self.value.append_value(c.value);
+        self.pending += 1;
+        if self.pending >= BATCH_CELLS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.pending == 0 {
+            return Ok(());
+        }
+        let batch = RecordBatch::try_new(
+            self.schema.clone(),
+            vec![
+                Arc::new(self.row.finish()),
+                Arc::new(self.family.finish()),
+                Arc::new(self.qualifier.finish()),
+                Arc::new(self.ts.finish()),
+                Arc::new(self.value.finish()),
+            ],
+        )?;
+        self.writer.write(&batch)?;
+        self.pending = 0;
+        Ok(())
+    }
+
+    /// Writes the rest and the footer, fsyncs, and returns the file size.
+    pub fn finish(mut self) -> Result<u64> {
+        self.flush()?;
+        let file = self.writer.into_inner()?;
+        file.sync_all()?;
+        Ok(file.metadata()?.len())
+    }
+}

@@ -40,7 +40,9 @@ fn compression(codec: Codec) -> DBCompressionType {
     }
 }
 
-fn options(codec: Codec, block_size: usize, bloom: bool, cache: Option<&Cache>) -> Options {
+/// Options for a block-based table with `codec`, `block_size`-byte blocks, an optional
+/// 10 bits/key full Bloom filter and an optional block cache (none = caching disabled).
+pub fn options(codec: Codec, block_size: usize, bloom: bool, cache: Option<&Cache>) -> Options {
     let mut table = BlockBasedOptions::default();
     table.set_block_size(block_size);
     if bloom {

@@ -1,0 +1,539 @@
+//! The `import` subcommand (issue 4): end-to-end bulk import of a CSV file (the `bulkload`
+//! crate's `run_import`, as `basalt import` runs it) beside DuckDB converting the same CSV
+//! to Parquet, the same lines loaded through the store's put path, and RocksDB's
+//! `SstFileWriter` + `ingest_external_file`.
+//!
+//! The CSV ([`crate::csvgen`]) is generated once per invocation. Each run, every peer starts
+//! from nothing (a fresh store root, DB directory or output file), and its output is
+//! deleted afterwards.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bulkload::{ColumnSpec, Format, ImportOptions, SourceOptions};
+use store_server::{Filter, Scan};
+
+use crate::cpu::{Stopwatch, Timing};
+use crate::duckdb_peer::{self, sql_path};
+use crate::idle::wait_quiet;
+use crate::mem::RssWindow;
+use crate::report::{at_least, machine, num, rate, ratio, times, MdTable, Samples};
+use crate::scratch::{remove, tree_size, Scratch};
+use crate::stats::median;
+use crate::{csvgen, engine, put_load, rocksdb_import, Result};
+
+/// Name of the imported table.
+const TABLE: &str = "imported";
+/// Timestamp of every imported cell (2024-01-01T00:00:00Z), for every peer.
+const TS: i64 = 1_704_067_200_000;
+
+/// Arguments of `bench import`.
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    /// Lines in the CSV.
+    #[arg(long, default_value_t = 10_000_000)]
+    rows: u64,
+    /// Regions the imported table is created with (`--presplit`), and the put-path table's.
+    #[arg(long, default_value_t = 4)]
+    regions: usize,
+    /// Import worker threads (0 = all cores, the CLI default); DuckDB gets the same count.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Import memory budget in bytes (default: the CLI's, a quarter of RAM).
+    #[arg(long)]
+    memory: Option<usize>,
+    /// Lines loaded through the put path (its rate is compared; the full file would take
+    /// long).
+    #[arg(long, default_value_t = 1_000_000)]
+    put_rows: u64,
+    /// Rows per `put_batch` call.
+    #[arg(long, default_value_t = 1000)]
+    put_batch: usize,
+    /// Threads sending put batches.
+    #[arg(long, default_value_t = 2)]
+    put_writers: usize,
+    /// Runs per measurement; medians are reported.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Scratch directory (created empty, removed afterwards).
+    #[arg(long, default_value = "/dev/shm/basalt-bench-import")]
+    dir: PathBuf,
+    /// Leave DuckDB out.
+    #[arg(long)]
+    no_duckdb: bool,
+    /// Leave the put path out.
+    #[arg(long)]
+    no_put: bool,
+    /// Leave RocksDB out.
+    #[arg(long)]
+    no_rocksdb: bool,
+    /// Python interpreter with the `duckdb` package.
+    #[arg(long, default_value = "python3")]
+    python: String,
+    /// Before each timed step, wait up to this many seconds for the machine to be quiet
+    /// (see --max-busy); 0 = do not wait.
+    #[arg(long, default_value_t = 30)]
+    quiet_wait: u64,
+    /// "Quiet" = at most this fraction of all cores busy over one second.
+    #[arg(long, default_value_t = 0.2)]
+    max_busy: f64,
+    /// Seed of the CSV generator.
+    #[arg(long, default_value_t = 20_240_101)]
+    seed: u64,
+    /// Also write the markdown report to this file.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// Per-peer facts that are not timings (last run's values; they do not vary).
+#[derive(Clone, Debug, Default)]
+struct Facts {
+    /// (peer, peak RSS growth bytes) per run.
+    rss: Vec<(&'static str, u64)>,
+    /// (peer, output bytes).
+    output: Vec<(&'static str, u64)>,
+    /// CSV bytes of the put path's lines.
+    put_bytes: u64,
+    /// Basalt's import phases of the last run.
+    phases: String,
+    /// Regions, HFiles and spills of the last import.
+    shape: String,
+    duck_version: String,
+}
+
+impl Facts {
+    fn rss_median(&self, peer: &str) -> Option<f64> {
+        let v: Vec<f64> = self
+            .rss
+            .iter()
+            .filter(|(p, _)| *p == peer)
+            .map(|(_, b)| *b as f64)
+            .collect();
+        median(&v)
+    }
+
+    fn output(&self, peer: &str) -> Option<f64> {
+        self.output
+            .iter()
+            .rev()
+            .find(|(p, _)| *p == peer)
+            .map(|(_, b)| *b as f64)
+    }
+
+    fn set_output(&mut self, peer: &'static str, bytes: u64) {
+        self.output.retain(|(p, _)| *p != peer);
+        self.output.push((peer, bytes));
+    }
+}
+
+fn check(what: &str, got: u64, want: u64) -> Result<()> {
+    if got != want {
+        return Err(format!("{what}: got {got}, expected {want}").into());
+    }
+    Ok(())
+}
+
+fn settle(args: &ImportArgs, busy: &mut Vec<f64>) {
+    if args.quiet_wait > 0 {
+        if let Some(b) = wait_quiet(args.max_busy, Duration::from_secs(args.quiet_wait)) {
+            busy.push(b);
+        }
+    }
+}
+
+fn basalt_import(
+    args: &ImportArgs,
+    csv: &Path,
+    scratch: &Scratch,
+    facts: &mut Facts,
+) -> Result<Timing> {
+    let root = scratch.fresh("root")?;
+    let conn = engine::open(&root, true)?;
+    let opts = ImportOptions {
+        table: TABLE.to_string(),
+        inputs: vec![csv.to_path_buf()],
+        source: SourceOptions {
+            format: Some(Format::Csv),
+            header: false,
+            separator: None,
+        },
+        columns: Some(ColumnSpec::parse(&csvgen::column_spec())?),
+        timestamp: Some(TS),
+        memory: args.memory,
+        threads: (args.threads > 0).then_some(args.threads),
+        create: Some(vec![engine::family()]),
+        presplit: Some(args.regions),
+        progress: false,
+        ..ImportOptions::default()
+    };
+    let rss = RssWindow::start();
+    let sw = Stopwatch::start();
+    let summary = bulkload::run_import(&conn, &opts)?;
+    let timing = sw.timing();
+    facts.rss.push(("basalt", rss.peak_growth().unwrap_or(0)));
+    check("import rows", summary.rows, args.rows)?;
+    check(
+        "import cells",
+        summary.cells,
+        args.rows * csvgen::VALUE_FIELDS as u64,
+    )?;
+    facts.set_output("basalt", summary.hfile_bytes);
+    facts.phases = summary
+        .times
+        .phases
+        .iter()
+        .map(|(n, d)| format!("{n} {:.1}s", d.as_secs_f64()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    facts.shape = format!(
+        "{} regions, {} HFiles, {} spills, sort buffer peak {:.0} MiB of a {:.0} MiB budget",
+        summary.regions,
+        summary.hfiles,
+        summary.spills,
+        summary.peak_buffer_bytes as f64 / 1048576.0,
+        summary.memory_budget as f64 / 1048576.0
+    );
+    conn.close()?;
+    drop(conn);
+    remove(&root)?;
+    Ok(timing)
+}
+
+fn put_path(args: &ImportArgs, csv: &Path, scratch: &Scratch, facts: &mut Facts) -> Result<Timing> {
+    let root = scratch.fresh("root")?;
+    let conn = engine::open(&root, true)?;
+    let regions = args.regions.max(1) as u64;
+    let splits: Vec<Vec<u8>> = (1..regions)
+        .map(|i| format!("{:016x}", u64::MAX / regions * i).into_bytes())
+        .collect();
+    engine::create_table(&conn, TABLE, &splits)?;
+    let rss = RssWindow::start();
+    let sw = Stopwatch::start();
+    let (rows, bytes) = put_load::load(
+        &conn,
+        TABLE,
+        csv,
+        args.put_rows,
+        args.put_batch,
+        args.put_writers,
+        TS,
+    )?;
+    let timing = sw.timing();
+    facts.rss.push(("put", rss.peak_growth().unwrap_or(0)));
+    facts.put_bytes = bytes;
+    let want = args.put_rows.min(args.rows);
+    check("put rows", rows, want)?;
+    let scan = Scan::new().with_filter(Filter::FirstKeyOnly);
+    let mut n = 0u64;
+    for r in conn.table(TABLE)?.scan(&scan)? {
+        r?;
+        n += 1;
+    }
+    check("put rows read back", n, want)?;
+    facts.set_output(
+        "put",
+        crate::scratch::total_size(&engine::store_files(&conn, TABLE)?)?,
+    );
+    conn.close()?;
+    drop(conn);
+    remove(&root)?;
+    Ok(timing)
+}
+
+fn duckdb(
+    args: &ImportArgs,
+    csv: &Path,
+    scratch: &Scratch,
+    sorted: bool,
+    facts: &mut Facts,
+) -> Result<Timing> {
+    let out = scratch.fresh("duck.parquet")?;
+    let order = if sorted { " ORDER BY column0" } else { "" };
+    let threads = if args.threads == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    } else {
+        args.threads
+    };
+    let sql = format!(
+        "COPY (SELECT * FROM read_csv({}, header=false, all_varchar=true, delim=','){order}) TO {} (FORMAT parquet, COMPRESSION uncompressed)",
+        sql_path(csv),
+        sql_path(&out)
+    );
+    let r = duckdb_peer::run(&args.python, scratch.path(), threads, &[("copy", sql)])?;
+    let q = r.get("copy")?;
+    check("duckdb rows", duckdb_peer::int_result(q)?, args.rows)?;
+    let peer = if sorted { "duck-sorted" } else { "duck" };
+    facts.rss.push((peer, r.max_rss.unwrap_or(0)));
+    facts.set_output(peer, std::fs::metadata(&out)?.len());
+    facts.duck_version = r.version.clone();
+    remove(&out)?;
+    Ok(q.timing)
+}
+
+fn rocksdb(args: &ImportArgs, csv: &Path, scratch: &Scratch, facts: &mut Facts) -> Result<Timing> {
+    let sst = scratch.fresh("import.sst")?;
+    let db = scratch.fresh("rocksdb")?;
+    let rss = RssWindow::start();
+    let sw = Stopwatch::start();
+    let r = rocksdb_import::import(csv, &sst, &db, TS)?;
+    let timing = sw.timing();
+    facts.rss.push(("rocksdb", rss.peak_growth().unwrap_or(0)));
+    check("rocksdb rows", r.rows, args.rows)?;
+    check(
+        "rocksdb cells",
+        r.cells,
+        args.rows * csvgen::VALUE_FIELDS as u64,
+    )?;
+    if r.sst_bytes == 0 {
+        return Err("rocksdb import wrote an empty SST".into());
+    }
+    facts.set_output("rocksdb", tree_size(&db)?);
+    remove(&db)?;
+    remove(&sst)?;
+    Ok(timing)
+}
+
+/// Runs the benchmark and prints (and optionally saves) the report.
+pub fn run(args: &ImportArgs) -> Result<()> {
+    if args.runs == 0 || args.rows == 0 || args.regions == 0 || args.put_batch == 0 {
+        return Err("--runs, --rows, --regions and --put-batch must be non-zero".into());
+    }
+    let machine_before = machine();
+    let scratch = Scratch::create(&args.dir)?;
+    let csv = scratch.path().join("input.csv");
+    let t = Instant::now();
+    eprintln!("generating {} CSV lines ...", args.rows);
+    let csv_bytes = csvgen::write(&csv, args.rows, args.seed)?;
+    eprintln!(
+        "  {:.1} MB in {:.1}s",
+        csv_bytes as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    let mut s = Samples::default();
+    let mut facts = Facts::default();
+    let mut busy = Vec::new();
+    for r in 0..args.runs {
+        eprintln!("run {}/{}", r + 1, args.runs);
+        settle(args, &mut busy);
+        let t = basalt_import(args, &csv, &scratch, &mut facts)?;
+        eprintln!("    basalt import   {:.2}s", t.wall.as_secs_f64());
+        s.add("basalt", t);
+        if !args.no_duckdb {
+            for sorted in [false, true] {
+                settle(args, &mut busy);
+                let t = duckdb(args, &csv, &scratch, sorted, &mut facts)?;
+                eprintln!(
+                    "    duckdb copy{}  {:.2}s",
+                    if sorted { " sorted" } else { "" },
+                    t.wall.as_secs_f64()
+                );
+                s.add(if sorted { "duck-sorted" } else { "duck" }, t);
+            }
+        }
+        if !args.no_put {
+            settle(args, &mut busy);
+            let t = put_path(args, &csv, &scratch, &mut facts)?;
+            eprintln!("    put path        {:.2}s", t.wall.as_secs_f64());
+            s.add("put", t);
+        }
+        if !args.no_rocksdb {
+            settle(args, &mut busy);
+            let t = rocksdb(args, &csv, &scratch, &mut facts)?;
+            eprintln!("    rocksdb sst     {:.2}s", t.wall.as_secs_f64());
+            s.add("rocksdb", t);
+        }
+    }
+    drop(scratch);
+    let report = render(args, csv_bytes, &s, &facts, &machine_before, &busy);
+    println!("{report}");
+    if let Some(out) = &args.out {
+        std::fs::write(out, &report)?;
+    }
+    Ok(())
+}
+
+fn render(
+    args: &ImportArgs,
+    csv_bytes: u64,
+    s: &Samples,
+    facts: &Facts,
+    machine_before: &str,
+    busy: &[f64],
+) -> String {
+    const MIB: f64 = 1048576.0;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "### bench import: {} CSV lines × 8 fields, {:.0} MB, median of {} runs\n",
+        args.rows,
+        csv_bytes as f64 / 1e6,
+        args.runs
+    );
+    let _ = writeln!(
+        out,
+        "Machine: {machine_before} (at start); {} (at end). DuckDB {}. Import: `--create f \
+         --presplit {}`, threads {}, memory {}; last import: {}; phases: {}.\n",
+        machine(),
+        if facts.duck_version.is_empty() {
+            "n/a"
+        } else {
+            &facts.duck_version
+        },
+        args.regions,
+        if args.threads == 0 {
+            "all cores".to_string()
+        } else {
+            args.threads.to_string()
+        },
+        args.memory
+            .map(|m| format!("{:.0} MiB", m as f64 / MIB))
+            .unwrap_or_else(|| "default (¼ of RAM)".to_string()),
+        facts.shape,
+        facts.phases
+    );
+    let mut t = MdTable::new(&[
+        "peer",
+        ">lines",
+        ">wall s",
+        ">CPU s",
+        ">CSV MB/s (wall)",
+        ">CSV MB/s (CPU)",
+        ">k lines/s (wall)",
+        ">peak RSS growth MiB",
+        ">output MB",
+    ]);
+    let put_lines = args.put_rows.min(args.rows);
+    let peers: [(&str, &str, u64, u64); 5] = [
+        (
+            "basalt",
+            "Basalt `run_import` (CSV → sorted HFiles → bulk load)",
+            args.rows,
+            csv_bytes,
+        ),
+        (
+            "duck",
+            "DuckDB `COPY … TO parquet` (all_varchar)",
+            args.rows,
+            csv_bytes,
+        ),
+        (
+            "duck-sorted",
+            "DuckDB `COPY (… ORDER BY key) TO parquet` (info)",
+            args.rows,
+            csv_bytes,
+        ),
+        (
+            "put",
+            "Basalt put path (`put_batch` ×1000, SYNC_WAL, + flush)",
+            put_lines,
+            facts.put_bytes,
+        ),
+        (
+            "rocksdb",
+            "RocksDB parse + sort + `SstFileWriter` + ingest (1 thread)",
+            args.rows,
+            csv_bytes,
+        ),
+    ];
+    for (key, name, lines, bytes) in peers {
+        if s.runs(key).is_empty() {
+            continue;
+        }
+        let (w, c) = (s.wall(key), s.cpu(key));
+        t.row(vec![
+            name.to_string(),
+            lines.to_string(),
+            num(w),
+            num(c),
+            num(rate(bytes as f64 / 1e6, w)),
+            num(rate(bytes as f64 / 1e6, c)),
+            num(rate(lines as f64 / 1e3, w)),
+            num(facts.rss_median(key).map(|b| b / MIB)),
+            num(facts.output(key).map(|b| b / 1e6)),
+        ]);
+    }
+    out.push_str(&t.render());
+    let _ = writeln!(
+        out,
+        "\nMB = 10^6 bytes of CSV input. DuckDB's times are measured inside Python around the \
+         query; its RSS column is the Python process's peak RSS (ru_maxrss), the others are peak \
+         RSS growth of the bench process over the step (VmHWM − VmRSS after malloc_trim and a \
+         reset of VmHWM). Output: HFiles (Basalt), Parquet (DuckDB), the DB directory (RocksDB).\n"
+    );
+    if !busy.is_empty() {
+        let _ = writeln!(
+            out,
+            "Machine busy (all cores, 1 s) just before each timed step: median {:.0} %, max {:.0} %.\n",
+            median(busy).unwrap_or(0.0) * 100.0,
+            busy.iter().copied().fold(0.0, f64::max) * 100.0
+        );
+    }
+    let mb_rate = |key: &str, bytes: u64, cpu: bool| {
+        rate(
+            bytes as f64 / 1e6,
+            if cpu { s.cpu(key) } else { s.wall(key) },
+        )
+    };
+    let line_rate = |key: &str, lines: u64| rate(lines as f64, s.wall(key));
+    let mut v = MdTable::new(&["target", ">measured", "verdict"]);
+    let vs_duck = ratio(
+        mb_rate("basalt", csv_bytes, false),
+        mb_rate("duck", csv_bytes, false),
+    );
+    v.row(vec![
+        "Basalt import ÷ DuckDB CSV→Parquet (wall MB/s)".into(),
+        times(vs_duck),
+        at_least(vs_duck, 1.0),
+    ]);
+    let vs_duck_cpu = ratio(
+        mb_rate("basalt", csv_bytes, true),
+        mb_rate("duck", csv_bytes, true),
+    );
+    v.row(vec![
+        "Basalt import ÷ DuckDB CSV→Parquet (CPU MB/s)".into(),
+        times(vs_duck_cpu),
+        at_least(vs_duck_cpu, 1.0),
+    ]);
+    let vs_put = ratio(line_rate("basalt", args.rows), line_rate("put", put_lines));
+    v.row(vec![
+        "Basalt import ÷ put path (wall lines/s)".into(),
+        times(vs_put),
+        at_least(vs_put, 10.0),
+    ]);
+    let vs_put_cpu = ratio(
+        rate(args.rows as f64, s.cpu("basalt")),
+        rate(put_lines as f64, s.cpu("put")),
+    );
+    v.row(vec![
+        "Basalt import ÷ put path (CPU lines/s)".into(),
+        times(vs_put_cpu),
+        at_least(vs_put_cpu, 10.0),
+    ]);
+    let vs_sorted = ratio(
+        mb_rate("basalt", csv_bytes, false),
+        mb_rate("duck-sorted", csv_bytes, false),
+    );
+    v.row(vec![
+        "Basalt import ÷ DuckDB sorted CSV→Parquet (wall, info)".into(),
+        times(vs_sorted),
+        String::new(),
+    ]);
+    let vs_rocks = ratio(
+        mb_rate("basalt", csv_bytes, true),
+        mb_rate("rocksdb", csv_bytes, true),
+    );
+    v.row(vec![
+        "Basalt import ÷ RocksDB SST path (CPU, info)".into(),
+        times(vs_rocks),
+        String::new(),
+    ]);
+    out.push_str(&v.render());
+    let _ = writeln!(out, "\nEvery run (wall/CPU seconds):\n");
+    for label in s.labels() {
+        let _ = writeln!(out, "* `{label}`: {}", s.describe(label));
+    }
+    out
+}
