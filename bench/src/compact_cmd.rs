@@ -20,13 +20,13 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use store_server::TableName;
 
 use crate::cpu::Stopwatch;
-use crate::idle::wait_quiet;
-use crate::report::{at_least, machine, num, rate, ratio, times, MdTable, Samples};
+use crate::idle::settle;
+use crate::report::{at_least, check, machine, num, rate, ratio, times, MdTable, Samples};
 use crate::rocksdb_compact::{self, sst_options, SstWriter};
 use crate::rowgen::{GenRow, RowGen};
 use crate::scratch::{remove, Scratch};
@@ -133,21 +133,6 @@ struct Shape {
     bytes_out: u64,
 }
 
-fn check(what: &str, got: u64, want: u64) -> Result<()> {
-    if got != want {
-        return Err(format!("{what}: got {got}, expected {want}").into());
-    }
-    Ok(())
-}
-
-fn settle(args: &CompactArgs, busy: &mut Vec<f64>) {
-    if args.quiet_wait > 0 {
-        if let Some(b) = wait_quiet(args.max_busy, Duration::from_secs(args.quiet_wait)) {
-            busy.push(b);
-        }
-    }
-}
-
 fn basalt_run(
     args: &CompactArgs,
     inputs: &Inputs,
@@ -160,7 +145,7 @@ fn basalt_run(
     engine::bulk_load(&conn, TABLE, &inputs.hfiles)?;
     let before = engine::store_files(&conn, TABLE)?;
     check("store files before", before.len() as u64, args.files)?;
-    settle(args, busy);
+    settle(args.quiet_wait, args.max_busy, busy);
     let sw = Stopwatch::start();
     let reports = conn.admin().compact(&TableName::parse(TABLE)?, true)?;
     let timing = sw.timing();
@@ -223,7 +208,7 @@ pub fn run(args: &CompactArgs) -> Result<()> {
         shapes.push(("basalt", shape));
 
         let out = scratch.fresh("merged.hfile")?;
-        settle(args, &mut busy);
+        settle(args.quiet_wait, args.max_busy, &mut busy);
         let m = merge::merge(&inputs.hfiles, &out)?;
         check("merge cells in", m.cells_in, inputs.cells_in)?;
         check("merge cells out", m.cells_out, inputs.cells_out)?;
@@ -244,7 +229,7 @@ pub fn run(args: &CompactArgs) -> Result<()> {
         ));
 
         let db_dir = scratch.fresh("rocksdb")?;
-        settle(args, &mut busy);
+        settle(args.quiet_wait, args.max_busy, &mut busy);
         let c = rocksdb_compact::ingest_and_compact(&db_dir, &inputs.ssts)?;
         remove(&db_dir)?;
         check("rocksdb files before", c.files_in as u64, args.files)?;

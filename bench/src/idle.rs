@@ -43,3 +43,14 @@ pub fn wait_quiet(max_busy: f64, max_wait: Duration) -> Option<f64> {
         }
     }
 }
+
+/// Before a timed step: waits up to `quiet_wait_secs` (0 = not at all) for a quiet machine
+/// (see [`wait_quiet`]) and records how busy it was in `busy`.
+pub fn settle(quiet_wait_secs: u64, max_busy: f64, busy: &mut Vec<f64>) {
+    if quiet_wait_secs == 0 {
+        return;
+    }
+    if let Some(b) = wait_quiet(max_busy, Duration::from_secs(quiet_wait_secs)) {
+        busy.push(b);
+    }
+}

@@ -9,16 +9,16 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bulkload::{ColumnSpec, Format, ImportOptions, SourceOptions};
 use store_server::{Filter, Scan};
 
 use crate::cpu::{Stopwatch, Timing};
 use crate::duckdb_peer::{self, sql_path};
-use crate::idle::wait_quiet;
+use crate::idle::settle;
 use crate::mem::RssWindow;
-use crate::report::{at_least, machine, num, rate, ratio, times, MdTable, Samples};
+use crate::report::{at_least, check, machine, num, rate, ratio, times, MdTable, Samples};
 use crate::scratch::{remove, tree_size, Scratch};
 use crate::stats::median;
 use crate::{csvgen, engine, put_load, rocksdb_import, Result};
@@ -124,21 +124,6 @@ impl Facts {
     fn set_output(&mut self, peer: &'static str, bytes: u64) {
         self.output.retain(|(p, _)| *p != peer);
         self.output.push((peer, bytes));
-    }
-}
-
-fn check(what: &str, got: u64, want: u64) -> Result<()> {
-    if got != want {
-        return Err(format!("{what}: got {got}, expected {want}").into());
-    }
-    Ok(())
-}
-
-fn settle(args: &ImportArgs, busy: &mut Vec<f64>) {
-    if args.quiet_wait > 0 {
-        if let Some(b) = wait_quiet(args.max_busy, Duration::from_secs(args.quiet_wait)) {
-            busy.push(b);
-        }
     }
 }
 
@@ -317,13 +302,13 @@ pub fn run(args: &ImportArgs) -> Result<()> {
     let mut busy = Vec::new();
     for r in 0..args.runs {
         eprintln!("run {}/{}", r + 1, args.runs);
-        settle(args, &mut busy);
+        settle(args.quiet_wait, args.max_busy, &mut busy);
         let t = basalt_import(args, &csv, &scratch, &mut facts)?;
         eprintln!("    basalt import   {:.2}s", t.wall.as_secs_f64());
         s.add("basalt", t);
         if !args.no_duckdb {
             for sorted in [false, true] {
-                settle(args, &mut busy);
+                settle(args.quiet_wait, args.max_busy, &mut busy);
                 let t = duckdb(args, &csv, &scratch, sorted, &mut facts)?;
                 eprintln!(
                     "    duckdb copy{}  {:.2}s",
@@ -334,13 +319,13 @@ pub fn run(args: &ImportArgs) -> Result<()> {
             }
         }
         if !args.no_put {
-            settle(args, &mut busy);
+            settle(args.quiet_wait, args.max_busy, &mut busy);
             let t = put_path(args, &csv, &scratch, &mut facts)?;
             eprintln!("    put path        {:.2}s", t.wall.as_secs_f64());
             s.add("put", t);
         }
         if !args.no_rocksdb {
-            settle(args, &mut busy);
+            settle(args.quiet_wait, args.max_busy, &mut busy);
             let t = rocksdb(args, &csv, &scratch, &mut facts)?;
             eprintln!("    rocksdb sst     {:.2}s", t.wall.as_secs_f64());
             s.add("rocksdb", t);

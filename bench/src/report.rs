@@ -218,6 +218,15 @@ pub fn loadavg() -> String {
         .unwrap_or_else(|| "n/a".to_string())
 }
 
+/// Fails the benchmark when a peer's count differs from the expected one (a wrong answer
+/// must never be timed as a fast one).
+pub fn check(what: &str, got: u64, want: u64) -> crate::Result<()> {
+    if got != want {
+        return Err(format!("{what}: got {got}, expected {want}").into());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

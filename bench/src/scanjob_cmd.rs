@@ -11,7 +11,7 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use mapreduce::jobs::{cellcounter, rowcounter};
 use mapreduce::RunOptions;
@@ -19,9 +19,9 @@ use store_server::Connection;
 
 use crate::cpu::Stopwatch;
 use crate::duckdb_peer::{self, sql_path};
-use crate::idle::wait_quiet;
+use crate::idle::settle;
 use crate::parquet_peer::CellFileWriter;
-use crate::report::{at_least, machine, num, rate, ratio, secs, times, MdTable, Samples};
+use crate::report::{at_least, check, machine, num, rate, ratio, secs, times, MdTable, Samples};
 use crate::rowgen::{GenRow, RowGen};
 use crate::scratch::{total_size, Scratch};
 use crate::stats::{median, Codec};
@@ -147,29 +147,12 @@ fn run_options(threads: usize) -> RunOptions {
     }
 }
 
-/// Waits for a quiet machine (per the arguments) and records how busy it was.
-fn settle(args: &ScanjobArgs, busy: &mut Vec<f64>) {
-    if args.quiet_wait == 0 {
-        return;
-    }
-    if let Some(b) = wait_quiet(args.max_busy, Duration::from_secs(args.quiet_wait)) {
-        busy.push(b);
-    }
-}
-
 /// Records the CPU seconds of the busiest worker thread of a job as `LABEL#busiest`.
 fn record_workers(samples: &mut Samples, label: &str, mon: ThreadCpu) {
     let per_thread = mon.stop();
     if let Some(b) = per_thread.first() {
         samples.add_value(&format!("{label}#busiest"), b.as_secs_f64());
     }
-}
-
-fn check(what: &str, got: u64, want: u64) -> Result<()> {
-    if got != want {
-        return Err(format!("{what}: got {got}, expected {want}").into());
-    }
-    Ok(())
 }
 
 /// One run of every measurement, added to `samples`.
@@ -188,7 +171,7 @@ fn one_run(
             table: TABLE.to_string(),
             ..Default::default()
         };
-        settle(args, busy);
+        settle(args.quiet_wait, args.max_busy, busy);
         let mon = ThreadCpu::start("mapreduce-");
         let sw = Stopwatch::start();
         let (rows, _) = rowcounter::run(conn, &opts, &run_options(t))?;
@@ -202,7 +185,7 @@ fn one_run(
             table: TABLE.to_string(),
             ..Default::default()
         };
-        settle(args, busy);
+        settle(args.quiet_wait, args.max_busy, busy);
         let mon = ThreadCpu::start("mapreduce-");
         let sw = Stopwatch::start();
         let counts = cellcounter::run(conn, &opts, &run_options(t))?;
@@ -215,7 +198,7 @@ fn one_run(
     }
 
     let files = engine::store_files(conn, TABLE)?;
-    settle(args, busy);
+    settle(args.quiet_wait, args.max_busy, busy);
     let raw = hfile_bench::scan_files(&files)?;
     check("raw scan cells", raw.cells, want_cells)?;
     check("raw scan rows", raw.rows, args.rows)?;
@@ -236,7 +219,7 @@ fn one_run(
             ),
         ];
         for &t in &args.threads {
-            settle(args, busy);
+            settle(args.quiet_wait, args.max_busy, busy);
             let r = duckdb_peer::run(&args.python, scratch.path(), t, &queries)?;
             check(
                 "duckdb rows",

@@ -20,7 +20,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use crate::cpu::{Stopwatch, Timing};
-use crate::idle::wait_quiet;
+use crate::idle::settle;
 use crate::report::{at_least, machine, num, rate, ratio, secs, times, MdTable};
 use crate::rowgen::mix64;
 use crate::scratch::Scratch;
@@ -322,12 +322,7 @@ pub fn run(args: &YcsbArgs) -> Result<()> {
     for run in 0..args.runs {
         for &wl in &args.workloads {
             for e in engines.iter_mut() {
-                if args.quiet_wait > 0 {
-                    if let Some(b) = wait_quiet(args.max_busy, Duration::from_secs(args.quiet_wait))
-                    {
-                        busy.push(b);
-                    }
-                }
+                settle(args.quiet_wait, args.max_busy, &mut busy);
                 let sh = Shared {
                     store: e.store.as_ref(),
                     values: &values,
