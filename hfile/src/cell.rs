@@ -325,6 +325,90 @@ impl CellView for CellRef<'_> {
     }
 }
 
+/// A cell whose parts are borrowed slices: one cheap view over owned [`Cell`]s and block
+/// [`CellRef`]s alike, for merging cursors that must not copy what they only compare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CellSlices<'a> {
+    /// Row key.
+    pub row: &'a [u8],
+    /// Column family.
+    pub family: &'a [u8],
+    /// Column qualifier.
+    pub qualifier: &'a [u8],
+    /// Timestamp in milliseconds.
+    pub timestamp: i64,
+    /// HBase type byte.
+    pub type_code: u8,
+    /// Value.
+    pub value: &'a [u8],
+    /// Serialized tags.
+    pub tags: &'a [u8],
+    /// MVCC / sequence id.
+    pub seq_id: u64,
+}
+
+impl<'a> From<&'a Cell> for CellSlices<'a> {
+    fn from(c: &'a Cell) -> Self {
+        CellSlices {
+            row: &c.row,
+            family: &c.family,
+            qualifier: &c.qualifier,
+            timestamp: c.timestamp,
+            type_code: c.type_code,
+            value: &c.value,
+            tags: &c.tags,
+            seq_id: c.seq_id,
+        }
+    }
+}
+
+impl<'a> From<CellRef<'a>> for CellSlices<'a> {
+    fn from(c: CellRef<'a>) -> Self {
+        let k = c.key;
+        let fam = 3 + c.row_len as usize;
+        let (qs, qe) = c.qualifier_range();
+        let mut ts = [0u8; 8];
+        ts.copy_from_slice(&k[k.len() - 9..k.len() - 1]);
+        CellSlices {
+            row: &k[2..2 + c.row_len as usize],
+            family: &k[fam..fam + c.family_len as usize],
+            qualifier: &k[qs..qe],
+            timestamp: i64::from_be_bytes(ts),
+            type_code: k[k.len() - 1],
+            value: c.value,
+            tags: c.tags,
+            seq_id: c.seq_id,
+        }
+    }
+}
+
+impl CellView for CellSlices<'_> {
+    fn row(&self) -> &[u8] {
+        self.row
+    }
+    fn family(&self) -> &[u8] {
+        self.family
+    }
+    fn qualifier(&self) -> &[u8] {
+        self.qualifier
+    }
+    fn timestamp(&self) -> i64 {
+        self.timestamp
+    }
+    fn type_code(&self) -> u8 {
+        self.type_code
+    }
+    fn value(&self) -> &[u8] {
+        self.value
+    }
+    fn tags(&self) -> &[u8] {
+        self.tags
+    }
+    fn seq_id(&self) -> u64 {
+        self.seq_id
+    }
+}
+
 /// Validates a serialized key and returns its (row length, family length).
 pub fn parse_key(key: &[u8]) -> Option<(u16, u8)> {
     if key.len() < KEY_INFRASTRUCTURE_SIZE {

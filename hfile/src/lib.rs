@@ -36,7 +36,7 @@ pub mod writer;
 
 pub use bloom::BloomType;
 pub use cache::{BlockCache, CacheStats};
-pub use cell::{Cell, CellRef, CellType, CellView, Comparator};
+pub use cell::{Cell, CellRef, CellSlices, CellType, CellView, Comparator};
 pub use checksum::ChecksumType;
 pub use compression::Compression;
 pub use encoding::DataBlockEncoding;

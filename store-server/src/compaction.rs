@@ -6,14 +6,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use hfile::Cell;
+use hfile::CellView;
 
-use crate::cursor::{first_on_row, next_row_cells, CellCursor, MergeCursor};
+use crate::cursor::{first_on_row, CellCursor, MergeCursor};
 use crate::error::Result;
-use crate::matcher::{process_row, FamilyRules, Mode};
+use crate::matcher::{FamilyRules, Mode, RowMatcher, Skip, Verdict};
 use crate::region::Region;
 use crate::store::Store;
-use crate::storefile::{write_store_file, FileMeta, StoreFile};
+use crate::storefile::{FileMeta, StoreFile, StoreFileWriter};
 
 pub mod tool;
 
@@ -109,7 +109,7 @@ pub struct CompactionReport {
     pub dropped: DropCounts,
 }
 
-/// Cells a compaction dropped, by reason (see [`count_drops`]).
+/// Cells a compaction dropped, by reason (see [`crate::matcher::RowMatcher`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DropCounts {
     /// Delete markers themselves (major only).
@@ -137,6 +137,18 @@ impl DropCounts {
         self.other += o.other;
     }
 
+    /// Counts one dropped cell.
+    pub fn count(&mut self, reason: Skip) {
+        match reason {
+            Skip::DeleteMarker => self.delete_markers += 1,
+            Skip::Deleted => self.deleted += 1,
+            Skip::ExpiredTtl => self.expired_ttl += 1,
+            Skip::ExcessVersions => self.excess_versions += 1,
+            Skip::Duplicate => self.duplicates += 1,
+            Skip::OutsideTimeRange | Skip::NotSelected | Skip::UnknownType => self.other += 1,
+        }
+    }
+
     /// All dropped cells.
     pub fn total(&self) -> u64 {
         self.delete_markers
@@ -146,91 +158,6 @@ impl DropCounts {
             + self.duplicates
             + self.other
     }
-}
-
-/// Classifies what a major compaction drops from the sorted cells of one row of one store,
-/// mirroring [`crate::matcher::process_row`] in [`Mode::MajorCompaction`] (a minor
-/// compaction drops only duplicates). Adds the counts to `d`; returns the cells kept.
-pub fn count_drops(
-    cells: &[Cell],
-    r: &FamilyRules,
-    major: bool,
-    now_ms: i64,
-    d: &mut DropCounts,
-) -> u64 {
-    use hfile::{CellType, CellView};
-    let oldest_unexpired = r.ttl_ms.map(|t| now_ms.saturating_sub(t));
-    let mut fam: Option<&[u8]> = None;
-    let mut family_ts: Option<i64> = None;
-    let mut family_versions: std::collections::HashSet<i64> = Default::default();
-    let mut col: Option<&[u8]> = None;
-    let mut col_delete_ts: Option<i64> = None;
-    let mut version_deletes: std::collections::HashSet<i64> = Default::default();
-    let mut prev: Option<(i64, u8)> = None;
-    let mut count: u32 = 0;
-    let mut kept = 0u64;
-    for c in cells {
-        if fam != Some(c.family()) {
-            fam = Some(c.family());
-            family_ts = None;
-            family_versions.clear();
-            col = None;
-        }
-        if col != Some(c.qualifier()) {
-            col = Some(c.qualifier());
-            col_delete_ts = None;
-            version_deletes.clear();
-            prev = None;
-            count = 0;
-        }
-        let key = (c.timestamp, c.type_code);
-        if prev == Some(key) {
-            d.duplicates += 1;
-            continue;
-        }
-        prev = Some(key);
-        if !major {
-            kept += 1;
-            continue;
-        }
-        let ts = c.timestamp;
-        match c.cell_type() {
-            Some(CellType::DeleteFamily) => {
-                family_ts = Some(family_ts.map_or(ts, |f| f.max(ts)));
-                d.delete_markers += 1;
-            }
-            Some(CellType::DeleteFamilyVersion) => {
-                family_versions.insert(ts);
-                d.delete_markers += 1;
-            }
-            Some(CellType::DeleteColumn) => {
-                col_delete_ts = Some(col_delete_ts.map_or(ts, |f| f.max(ts)));
-                d.delete_markers += 1;
-            }
-            Some(CellType::Delete) => {
-                version_deletes.insert(ts);
-                d.delete_markers += 1;
-            }
-            Some(CellType::Put) => {
-                let masked = family_ts.is_some_and(|f| ts <= f)
-                    || family_versions.contains(&ts)
-                    || col_delete_ts.is_some_and(|x| ts <= x)
-                    || version_deletes.contains(&ts);
-                if masked {
-                    d.deleted += 1;
-                } else if oldest_unexpired.is_some_and(|o| ts < o) && count >= r.min_versions {
-                    d.expired_ttl += 1;
-                } else if count >= r.max_versions {
-                    d.excess_versions += 1;
-                } else {
-                    count += 1;
-                    kept += 1;
-                }
-            }
-            _ => d.other += 1,
-        }
-    }
-    kept
 }
 
 /// Callbacks a compaction calls while it runs.
@@ -249,8 +176,9 @@ impl CompactionHooks<'static> {
 
 /// Upper estimate of the bytes a cell takes in a store file (key and value with their
 /// length prefixes, plus a memstore timestamp).
-pub fn cell_write_estimate(c: &Cell) -> u64 {
-    (c.row.len() + c.family.len() + c.qualifier.len() + c.value.len() + c.tags.len() + 32) as u64
+pub fn cell_write_estimate<C: CellView + ?Sized>(c: &C) -> u64 {
+    (c.row().len() + c.family().len() + c.qualifier().len() + c.value().len() + c.tags().len() + 32)
+        as u64
 }
 
 /// Rewrites `files` of `store` into one file and swaps it in.
@@ -283,98 +211,50 @@ pub fn compact_files_with(
     if files.is_empty() {
         return Ok(report);
     }
-    let children: Vec<Box<dyn CellCursor>> = files
-        .iter()
-        .map(|f| Box::new(f.cursor()) as Box<dyn CellCursor>)
-        .collect();
-    let mut cursor = MergeCursor::new(children);
-    cursor.seek(&first_on_row(b""))?;
-    let mut rule_map = HashMap::new();
-    rule_map.insert(store.family().name.clone(), rules);
+    let mut cursor = merged(&files)?;
+    let mut matcher = compaction_matcher(store.family().name.clone(), rules, major, now_ms);
     let max_seq = files.iter().map(|f| f.seq_id()).max().unwrap_or(0);
-    let mut cells_in = 0u64;
-    let mut tombstones = 0u64;
-    let mut cells_out = 0u64;
-    let mut pending: std::vec::IntoIter<Cell> = Vec::new().into_iter();
-    let mut failed: Option<crate::Error> = None;
+    let mut w = StoreFileWriter::create(store.tmp_dir(), store.dir(), None, store.family())?;
+    let (mut cells_in, mut tombstones) = (0u64, 0u64);
     let mut dropped = DropCounts::default();
     let mut unpaid = 0u64;
-    let mut iter = std::iter::from_fn(|| loop {
-        if let Some(c) = pending.next() {
-            cells_out += 1;
-            unpaid += cell_write_estimate(&c);
-            if unpaid >= 64 << 10 {
-                (hooks.on_write)(unpaid);
-                unpaid = 0;
-            }
-            return Some(Ok(c));
+    let mut row: Vec<u8> = Vec::new();
+    while let Some(c) = cursor.peek() {
+        if c.row != row.as_slice() {
+            row.clear();
+            row.extend_from_slice(c.row);
+            matcher.start_row();
         }
-        if failed.is_some() {
-            return None;
+        cells_in += 1;
+        if c.cell_type().is_some_and(|t| t.is_delete()) {
+            tombstones += 1;
         }
-        match next_row_cells(&mut cursor) {
-            Ok(None) => {
-                if unpaid > 0 {
+        match matcher.check(&c) {
+            Verdict::Keep => {
+                unpaid += cell_write_estimate(&c);
+                w.append(&c)?;
+                if unpaid >= 64 << 10 {
                     (hooks.on_write)(unpaid);
                     unpaid = 0;
                 }
-                return None;
             }
-            Err(e) => {
-                failed = Some(e);
-                return Some(Err(crate::Error::InvalidArgument(
-                    "compaction input failed".into(),
-                )));
-            }
-            Ok(Some(row)) => {
-                cells_in += row.len() as u64;
-                tombstones += row
-                    .iter()
-                    .filter(|c| {
-                        hfile::CellType::from_code(c.type_code)
-                            .map(|t| t.is_delete())
-                            .unwrap_or(false)
-                    })
-                    .count() as u64;
-                count_drops(&row, &rules, major, now_ms, &mut dropped);
-                let kept = if major {
-                    process_row(&row, &rule_map, Mode::MajorCompaction, now_ms)
-                } else {
-                    let mut kept: Vec<Cell> = Vec::with_capacity(row.len());
-                    for c in row {
-                        let dup = kept.last().map(|p: &Cell| {
-                            p.family == c.family
-                                && p.qualifier == c.qualifier
-                                && p.timestamp == c.timestamp
-                                && p.type_code == c.type_code
-                        });
-                        if dup != Some(true) {
-                            kept.push(c);
-                        }
-                    }
-                    kept
-                };
-                pending = kept.into_iter();
-            }
+            Verdict::Skip(reason) => dropped.count(reason),
         }
-    });
-    let out = write_store_file(
-        store.tmp_dir(),
-        store.dir(),
-        None,
-        store.family(),
-        &mut iter,
+        cursor.advance()?;
+    }
+    if unpaid > 0 {
+        (hooks.on_write)(unpaid);
+    }
+    let cells_out = w.cells();
+    let out = w.finish(
         &FileMeta {
             max_seq_id: max_seq,
             major,
             compacted_from: files.iter().map(|f| f.name().to_string()).collect(),
+            keep_empty: true,
         },
         store.cache(),
-    );
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    let out = out?;
+    )?;
     report.cells_in = cells_in;
     report.cells_out = cells_out;
     report.tombstones_dropped = if major { tombstones } else { 0 };
@@ -382,6 +262,35 @@ pub fn compact_files_with(
     report.bytes_out = out.as_ref().map(|f| f.size()).unwrap_or(0);
     store.replace_files(&files, out.into_iter().collect())?;
     Ok(report)
+}
+
+/// A merging cursor over `files`, positioned at the first cell.
+pub fn merged(files: &[Arc<StoreFile>]) -> Result<MergeCursor> {
+    let children: Vec<Box<dyn CellCursor>> = files
+        .iter()
+        .map(|f| Box::new(f.cursor()) as Box<dyn CellCursor>)
+        .collect();
+    let mut cursor = MergeCursor::new(children);
+    cursor.seek(&first_on_row(b""))?;
+    Ok(cursor)
+}
+
+/// The matcher a compaction of one family runs its cells through: a major compaction
+/// keeps what a read would return; a minor one drops only duplicates.
+pub fn compaction_matcher(
+    family: Vec<u8>,
+    rules: FamilyRules,
+    major: bool,
+    now_ms: i64,
+) -> RowMatcher {
+    let mut map = HashMap::new();
+    map.insert(family, rules);
+    let mode = if major {
+        Mode::MajorCompaction
+    } else {
+        Mode::MinorCompaction
+    };
+    RowMatcher::new(Arc::new(map), mode, now_ms)
 }
 
 /// Compacts every store of a region: all files if `major` (the memstore is flushed first

@@ -2,22 +2,44 @@
 //! over memstores and store files that the read path and compactions consume.
 
 use std::cmp::Ordering;
+use std::collections::VecDeque;
+use std::ops::Bound;
 use std::sync::Arc;
 
-use hfile::{Cell, CellType};
+use hfile::{Cell, CellSlices, CellType};
 
 use crate::error::Result;
 use crate::memstore::{compare_with_seq, MemCell, MemStore};
 
 /// A forward cursor over cells in HBase order (identical keys newest sequence id first).
+/// The current cell is borrowed from the source (a memstore cell, a store file's block), so
+/// merging and matching copy nothing; callers copy only the cells they keep.
 pub trait CellCursor: Send {
     /// The current cell, or `None` when exhausted.
-    fn peek(&self) -> Option<&Cell>;
+    fn peek(&self) -> Option<CellSlices<'_>>;
     /// Moves to the next cell.
     fn advance(&mut self) -> Result<()>;
     /// Positions at the first cell at or after `probe` (a search cell from [`probe`]).
     fn seek(&mut self, probe: &Cell) -> Result<()>;
+    /// Moves forward to the first cell at or after `probe`, which sorts after the current
+    /// cell: a few steps when it is near, a seek when it is not.
+    fn reseek(&mut self, probe: &Cell) -> Result<()> {
+        for _ in 0..RESEEK_STEPS {
+            match self.peek() {
+                Some(c) if compare_with_seq(&c, probe) == Ordering::Less => {}
+                _ => return Ok(()),
+            }
+            self.advance()?;
+        }
+        match self.peek() {
+            Some(c) if compare_with_seq(&c, probe) == Ordering::Less => self.seek(probe),
+            _ => Ok(()),
+        }
+    }
 }
+
+/// Cells a [`CellCursor::reseek`] steps over before it seeks instead.
+const RESEEK_STEPS: usize = 8;
 
 /// A search cell sorting before every cell of `row` at or after `family:qualifier`.
 pub fn probe(row: &[u8], family: &[u8], qualifier: &[u8]) -> Cell {
@@ -32,16 +54,32 @@ pub fn probe(row: &[u8], family: &[u8], qualifier: &[u8]) -> Cell {
     c
 }
 
+/// A search cell sorting after every cell of `row`'s column `family:qualifier`.
+pub fn after_column(row: &[u8], family: &[u8], qualifier: &[u8]) -> Cell {
+    let mut c = probe(row, family, qualifier);
+    c.timestamp = i64::MIN;
+    c.type_code = CellType::Minimum.code();
+    c.seq_id = 0;
+    c
+}
+
 /// A search cell sorting before every cell of `row`.
 pub fn first_on_row(row: &[u8]) -> Cell {
     probe(row, b"", b"")
 }
 
-/// A cursor over one memstore that hides cells above a read point.
+/// The cells a [`MemCursor`] copies out of the skip list at most per refill: refills start
+/// small (a point read needs a cell or two) and double up to this.
+const MEM_BATCH_MAX: usize = 256;
+
+/// A cursor over one memstore that hides cells above a read point. It copies cells out of
+/// the skip list in batches (a `Cell` copy shares its bytes), so stepping costs no skip-list
+/// search; cells inserted later are above the read point and invisible anyway.
 pub struct MemCursor {
     mem: Arc<MemStore>,
     read_point: u64,
-    cur: Option<Cell>,
+    buf: VecDeque<Cell>,
+    batch: usize,
 }
 
 impl MemCursor {
@@ -50,35 +88,49 @@ impl MemCursor {
         MemCursor {
             mem,
             read_point,
-            cur: None,
+            buf: VecDeque::new(),
+            batch: 1,
+        }
+    }
+
+    /// Drops the front cell, refilling after it when the batch runs out.
+    fn pop(&mut self) {
+        if let Some(c) = self.buf.pop_front() {
+            if self.buf.is_empty() {
+                self.batch = (self.batch * 2).min(MEM_BATCH_MAX);
+                let last = MemCell(c);
+                self.mem
+                    .fill(Bound::Excluded(&last), self.batch, &mut self.buf);
+            }
         }
     }
 
     fn skip_invisible(&mut self) {
-        while let Some(c) = &self.cur {
-            if c.seq_id <= self.read_point {
-                return;
-            }
-            self.cur = self.mem.after(&MemCell(c.clone()));
+        while self.buf.front().is_some_and(|c| c.seq_id > self.read_point) {
+            self.pop();
         }
     }
 }
 
 impl CellCursor for MemCursor {
-    fn peek(&self) -> Option<&Cell> {
-        self.cur.as_ref()
+    fn peek(&self) -> Option<CellSlices<'_>> {
+        self.buf.front().map(CellSlices::from)
     }
 
     fn advance(&mut self) -> Result<()> {
-        if let Some(c) = self.cur.take() {
-            self.cur = self.mem.after(&MemCell(c));
-            self.skip_invisible();
-        }
+        self.pop();
+        self.skip_invisible();
         Ok(())
     }
 
     fn seek(&mut self, probe: &Cell) -> Result<()> {
-        self.cur = self.mem.at_or_after(&MemCell(probe.clone()));
+        self.buf.clear();
+        self.batch = 2;
+        self.mem.fill(
+            Bound::Included(&MemCell(probe.clone())),
+            self.batch,
+            &mut self.buf,
+        );
         self.skip_invisible();
         Ok(())
     }
@@ -98,8 +150,8 @@ impl VecCursor {
 }
 
 impl CellCursor for VecCursor {
-    fn peek(&self) -> Option<&Cell> {
-        self.cells.get(self.pos)
+    fn peek(&self) -> Option<CellSlices<'_>> {
+        self.cells.get(self.pos).map(CellSlices::from)
     }
 
     fn advance(&mut self) -> Result<()> {
@@ -117,11 +169,12 @@ impl CellCursor for VecCursor {
     }
 }
 
-/// Merges several cursors into one sorted stream. Ties (identical key and sequence id)
-/// go to the earlier child.
+/// Merges several cursors into one sorted stream with a binary heap of the children (HBase's
+/// `KeyValueHeap`). Ties (identical key and sequence id) go to the earlier child.
 pub struct MergeCursor {
     children: Vec<Box<dyn CellCursor>>,
-    current: Option<usize>,
+    /// Indexes of the children that have a current cell, as a min-heap on that cell.
+    heap: Vec<usize>,
 }
 
 impl MergeCursor {
@@ -129,35 +182,58 @@ impl MergeCursor {
     pub fn new(children: Vec<Box<dyn CellCursor>>) -> MergeCursor {
         let mut m = MergeCursor {
             children,
-            current: None,
+            heap: Vec::new(),
         };
-        m.pick();
+        m.rebuild();
         m
     }
 
-    fn pick(&mut self) {
-        let mut best: Option<(usize, &Cell)> = None;
-        for (i, ch) in self.children.iter().enumerate() {
-            if let Some(c) = ch.peek() {
-                match best {
-                    Some((_, b)) if compare_with_seq(c, b) != Ordering::Less => {}
-                    _ => best = Some((i, c)),
+    fn less(&self, a: usize, b: usize) -> bool {
+        match (self.children[a].peek(), self.children[b].peek()) {
+            (Some(x), Some(y)) => compare_with_seq(&x, &y).then(a.cmp(&b)) == Ordering::Less,
+            (x, _) => x.is_some(),
+        }
+    }
+
+    fn sift_down(&mut self, mut i: usize) {
+        let n = self.heap.len();
+        loop {
+            let mut min = i;
+            for child in [2 * i + 1, 2 * i + 2] {
+                if child < n && self.less(self.heap[child], self.heap[min]) {
+                    min = child;
                 }
             }
+            if min == i {
+                return;
+            }
+            self.heap.swap(i, min);
+            i = min;
         }
-        self.current = best.map(|(i, _)| i);
+    }
+
+    fn rebuild(&mut self) {
+        self.heap = (0..self.children.len())
+            .filter(|&i| self.children[i].peek().is_some())
+            .collect();
+        for i in (0..self.heap.len() / 2).rev() {
+            self.sift_down(i);
+        }
     }
 }
 
 impl CellCursor for MergeCursor {
-    fn peek(&self) -> Option<&Cell> {
-        self.current.and_then(|i| self.children[i].peek())
+    fn peek(&self) -> Option<CellSlices<'_>> {
+        self.heap.first().and_then(|&i| self.children[i].peek())
     }
 
     fn advance(&mut self) -> Result<()> {
-        if let Some(i) = self.current {
-            self.children[i].advance()?;
-            self.pick();
+        if let Some(&top) = self.heap.first() {
+            self.children[top].advance()?;
+            if self.children[top].peek().is_none() {
+                self.heap.swap_remove(0);
+            }
+            self.sift_down(0);
         }
         Ok(())
     }
@@ -166,27 +242,18 @@ impl CellCursor for MergeCursor {
         for ch in &mut self.children {
             ch.seek(probe)?;
         }
-        self.pick();
+        self.rebuild();
         Ok(())
     }
-}
 
-/// Reads the next whole row (all families) from a cursor: every cell sharing the current
-/// cell's row. Returns `None` when the cursor is exhausted.
-pub fn next_row_cells(cur: &mut dyn CellCursor) -> Result<Option<Vec<Cell>>> {
-    let row = match cur.peek() {
-        Some(c) => c.row.clone(),
-        None => return Ok(None),
-    };
-    let mut cells = Vec::new();
-    while let Some(c) = cur.peek() {
-        if c.row != row {
-            break;
+    /// Moves only the children that are behind `probe`.
+    fn reseek(&mut self, probe: &Cell) -> Result<()> {
+        for &i in &self.heap {
+            self.children[i].reseek(probe)?;
         }
-        cells.push(c.clone());
-        cur.advance()?;
+        self.rebuild();
+        Ok(())
     }
-    Ok(Some(cells))
 }
 
 #[cfg(test)]
@@ -215,7 +282,7 @@ mod tests {
         let mut got = Vec::new();
         while let Some(c) = m.peek() {
             got.push((
-                String::from_utf8_lossy(&c.row).into_owned(),
+                String::from_utf8_lossy(c.row).into_owned(),
                 c.timestamp,
                 c.seq_id,
             ));
@@ -232,12 +299,13 @@ mod tests {
             ]
         );
         m.seek(&first_on_row(b"b"))?;
-        let row = next_row_cells(&mut m)?.unwrap_or_default();
-        assert_eq!(row.len(), 1);
-        assert_eq!(
-            m.peek().map(|c| c.row.clone()),
-            Some(bytes::Bytes::from_static(b"c"))
-        );
+        assert_eq!(m.peek().map(|c| c.row), Some(&b"b"[..]));
+        m.advance()?;
+        assert_eq!(m.peek().map(|c| c.row), Some(&b"c"[..]));
+        // Reseek moves forward only: past every version of a:f:q from the start.
+        m.seek(&first_on_row(b""))?;
+        m.reseek(&after_column(b"a", b"f", b"q"))?;
+        assert_eq!(m.peek().map(|c| c.row), Some(&b"b"[..]));
         Ok(())
     }
 }

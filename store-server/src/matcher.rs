@@ -2,11 +2,12 @@
 //! DeleteColumn, DeleteFamily, DeleteFamilyVersion), versions, time ranges, TTL, column
 //! selection and filters. Major compactions use the same rules to decide what survives.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use hfile::{Cell, CellType, CellView};
 
-use crate::scan::{Scan, TimeRange};
+use crate::scan::Scan;
 use crate::schema::FamilyDescriptor;
 
 /// The per-family rules that shape what a read returns.
@@ -33,139 +34,220 @@ impl FamilyRules {
     }
 }
 
-/// What the row is processed for.
-#[derive(Clone, Copy, Debug)]
-pub enum Mode<'a> {
+/// What the cells are matched for.
+#[derive(Clone, Debug)]
+pub enum Mode {
     /// A client read.
-    User(&'a Scan),
+    User(Arc<Scan>),
     /// A major compaction: drop markers, masked, expired and excess versions.
     MajorCompaction,
+    /// A minor compaction: drop only older writes of identical keys.
+    MinorCompaction,
 }
 
-/// Applies HBase semantics to the cells of one row (merged, sorted, possibly spanning
-/// several families). Families absent from `rules` are skipped.
-pub fn process_row(
-    cells: &[Cell],
-    rules: &HashMap<Vec<u8>, FamilyRules>,
-    mode: Mode<'_>,
+/// Why a cell is not kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Skip {
+    /// An older write of an identical key (same column, timestamp and type).
+    Duplicate,
+    /// A delete marker (kept by minor compactions and raw scans only).
+    DeleteMarker,
+    /// A put masked by a delete marker.
+    Deleted,
+    /// A put older than the family's TTL beyond `min_versions`.
+    ExpiredTtl,
+    /// A put beyond the versions wanted; the rest of its column can be skipped.
+    ExcessVersions,
+    /// A put outside the scan's time range.
+    OutsideTimeRange,
+    /// A cell of a family or column the read does not select.
+    NotSelected,
+    /// A cell of an unknown type.
+    UnknownType,
+}
+
+/// The matcher's decision on one cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The cell is visible (a read returns it; a compaction writes it).
+    Keep,
+    /// The cell is dropped, for this reason.
+    Skip(Skip),
+}
+
+/// HBase semantics applied cell by cell to a merged, sorted stream: feed the cells of a
+/// row in order to [`RowMatcher::check`] after [`RowMatcher::start_row`]. Cells are only
+/// borrowed; the matcher copies the current family and qualifier into buffers it reuses.
+pub struct RowMatcher {
+    rules: Arc<HashMap<Vec<u8>, FamilyRules>>,
+    mode: Mode,
     now_ms: i64,
-) -> Vec<Cell> {
-    if let Mode::User(scan) = mode {
-        if scan.raw {
-            return cells
-                .iter()
-                .filter(|c| scan.time_range.contains(c.timestamp) && scan.wants_family(c.family()))
-                .filter(|c| {
-                    scan.filter
+    family: Vec<u8>,
+    in_family: bool,
+    family_rules: Option<FamilyRules>,
+    max_versions: u32,
+    oldest_unexpired: Option<i64>,
+    family_ts: Option<i64>,
+    family_versions: Vec<i64>,
+    qualifier: Vec<u8>,
+    in_column: bool,
+    col_delete_ts: Option<i64>,
+    version_deletes: Vec<i64>,
+    prev: Option<(i64, u8)>,
+    count: u32,
+}
+
+impl RowMatcher {
+    /// A matcher for `mode` with per-family `rules` (families absent from them are not
+    /// served) at time `now_ms` (for TTL).
+    pub fn new(rules: Arc<HashMap<Vec<u8>, FamilyRules>>, mode: Mode, now_ms: i64) -> RowMatcher {
+        RowMatcher {
+            rules,
+            mode,
+            now_ms,
+            family: Vec::new(),
+            in_family: false,
+            family_rules: None,
+            max_versions: 1,
+            oldest_unexpired: None,
+            family_ts: None,
+            family_versions: Vec::new(),
+            qualifier: Vec::new(),
+            in_column: false,
+            col_delete_ts: None,
+            version_deletes: Vec::new(),
+            prev: None,
+            count: 0,
+        }
+    }
+
+    /// Forgets the previous row; call before the first cell of each row.
+    pub fn start_row(&mut self) {
+        self.in_family = false;
+        self.in_column = false;
+    }
+
+    fn enter_family(&mut self, family: &[u8]) {
+        self.family.clear();
+        self.family.extend_from_slice(family);
+        self.in_family = true;
+        self.in_column = false;
+        self.family_ts = None;
+        self.family_versions.clear();
+        self.family_rules = self.rules.get(family).copied();
+        if let Some(r) = &self.family_rules {
+            self.max_versions = match &self.mode {
+                Mode::User(scan) => scan.max_versions.clamp(1, r.max_versions),
+                _ => r.max_versions,
+            };
+            self.oldest_unexpired = r.ttl_ms.map(|t| self.now_ms.saturating_sub(t));
+        }
+    }
+
+    fn enter_column(&mut self, qualifier: &[u8]) {
+        self.qualifier.clear();
+        self.qualifier.extend_from_slice(qualifier);
+        self.in_column = true;
+        self.col_delete_ts = None;
+        self.version_deletes.clear();
+        self.prev = None;
+        self.count = 0;
+    }
+
+    /// Decides whether `c`, the next cell of the current row, is kept.
+    pub fn check<C: CellView + ?Sized>(&mut self, c: &C) -> Verdict {
+        if let Mode::User(scan) = &self.mode {
+            if scan.raw {
+                let shown = scan.time_range.contains(c.timestamp())
+                    && scan.wants_family(c.family())
+                    && scan
+                        .filter
                         .as_ref()
-                        .map(|f| f.column_passes(c.qualifier()))
-                        .unwrap_or(true)
-                })
-                .cloned()
-                .collect();
-        }
-    }
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < cells.len() {
-        let fam = cells[i].family.clone();
-        let mut j = i;
-        while j < cells.len() && cells[j].family == fam {
-            j += 1;
-        }
-        if let Some(r) = rules.get(fam.as_ref()) {
-            process_family(&cells[i..j], r, mode, now_ms, &mut out);
-        }
-        i = j;
-    }
-    if let Mode::User(scan) = mode {
-        if let Some(f) = &scan.filter {
-            if !f.row_cells_pass(&out) {
-                return Vec::new();
+                        .is_none_or(|f| f.column_passes(c.qualifier()));
+                return if shown {
+                    Verdict::Keep
+                } else {
+                    Verdict::Skip(Skip::NotSelected)
+                };
             }
         }
-        out.retain(|c| {
-            scan.wants_column(c.family(), c.qualifier())
-                && scan
-                    .filter
-                    .as_ref()
-                    .map(|f| f.column_passes(c.qualifier()))
-                    .unwrap_or(true)
-        });
-        if let Some(f) = &scan.filter {
-            f.transform(&mut out);
+        if !self.in_family || c.family() != self.family.as_slice() {
+            self.enter_family(c.family());
         }
-    }
-    out
-}
-
-fn process_family(
-    cells: &[Cell],
-    r: &FamilyRules,
-    mode: Mode<'_>,
-    now_ms: i64,
-    out: &mut Vec<Cell>,
-) {
-    let (time_range, max_versions) = match mode {
-        Mode::User(scan) => (scan.time_range, scan.max_versions.clamp(1, r.max_versions)),
-        Mode::MajorCompaction => (TimeRange::all(), r.max_versions),
-    };
-    let oldest_unexpired = r.ttl_ms.map(|t| now_ms.saturating_sub(t));
-    let mut family_ts: Option<i64> = None;
-    let mut family_versions: HashSet<i64> = HashSet::new();
-    let mut col: Option<&[u8]> = None;
-    let mut col_delete_ts: Option<i64> = None;
-    let mut version_deletes: HashSet<i64> = HashSet::new();
-    let mut prev: Option<(i64, u8)> = None;
-    let mut count: u32 = 0;
-    for c in cells {
-        if col != Some(c.qualifier()) {
-            col = Some(c.qualifier());
-            col_delete_ts = None;
-            version_deletes.clear();
-            prev = None;
-            count = 0;
+        let Some(r) = self.family_rules else {
+            return Verdict::Skip(Skip::NotSelected);
+        };
+        if !self.in_column || c.qualifier() != self.qualifier.as_slice() {
+            self.enter_column(c.qualifier());
         }
-        let key = (c.timestamp, c.type_code);
-        if prev == Some(key) {
-            // An older write of an identical key is shadowed by the newer one.
-            continue;
+        let ts = c.timestamp();
+        let key = (ts, c.type_code());
+        if self.prev == Some(key) {
+            return Verdict::Skip(Skip::Duplicate);
         }
-        prev = Some(key);
-        let ts = c.timestamp;
+        self.prev = Some(key);
+        if let Mode::MinorCompaction = self.mode {
+            return Verdict::Keep;
+        }
         match c.cell_type() {
             Some(CellType::DeleteFamily) => {
-                family_ts = Some(family_ts.map_or(ts, |f| f.max(ts)));
+                self.family_ts = Some(self.family_ts.map_or(ts, |f| f.max(ts)));
+                Verdict::Skip(Skip::DeleteMarker)
             }
             Some(CellType::DeleteFamilyVersion) => {
-                family_versions.insert(ts);
+                self.family_versions.push(ts);
+                Verdict::Skip(Skip::DeleteMarker)
             }
             Some(CellType::DeleteColumn) => {
-                col_delete_ts = Some(col_delete_ts.map_or(ts, |f| f.max(ts)));
+                self.col_delete_ts = Some(self.col_delete_ts.map_or(ts, |f| f.max(ts)));
+                Verdict::Skip(Skip::DeleteMarker)
             }
             Some(CellType::Delete) => {
-                version_deletes.insert(ts);
+                self.version_deletes.push(ts);
+                Verdict::Skip(Skip::DeleteMarker)
             }
             Some(CellType::Put) => {
-                let masked = family_ts.is_some_and(|f| ts <= f)
-                    || family_versions.contains(&ts)
-                    || col_delete_ts.is_some_and(|d| ts <= d)
-                    || version_deletes.contains(&ts);
-                if masked || !time_range.contains(ts) {
-                    continue;
+                let masked = self.family_ts.is_some_and(|f| ts <= f)
+                    || self.family_versions.contains(&ts)
+                    || self.col_delete_ts.is_some_and(|d| ts <= d)
+                    || self.version_deletes.contains(&ts);
+                if masked {
+                    return Verdict::Skip(Skip::Deleted);
                 }
-                let expired = oldest_unexpired.is_some_and(|o| ts < o);
-                if expired && count >= r.min_versions {
-                    continue;
+                if let Mode::User(scan) = &self.mode {
+                    if !scan.time_range.contains(ts) {
+                        return Verdict::Skip(Skip::OutsideTimeRange);
+                    }
                 }
-                if count >= max_versions {
-                    continue;
+                if self.oldest_unexpired.is_some_and(|o| ts < o) && self.count >= r.min_versions {
+                    return Verdict::Skip(Skip::ExpiredTtl);
                 }
-                count += 1;
-                out.push(c.clone());
+                if self.count >= self.max_versions {
+                    return Verdict::Skip(Skip::ExcessVersions);
+                }
+                self.count += 1;
+                Verdict::Keep
             }
-            _ => {}
+            _ => Verdict::Skip(Skip::UnknownType),
         }
+    }
+}
+
+/// Applies a read's row-level filters and column selection to the visible cells of a row
+/// (in order); leaves `cells` empty if the row is filtered out.
+pub fn finish_row(scan: &Scan, cells: &mut Vec<Cell>) {
+    if scan.raw {
+        return;
+    }
+    if let Some(f) = &scan.filter {
+        if !f.row_cells_pass(cells) {
+            cells.clear();
+            return;
+        }
+    }
+    cells.retain(|c| scan.selects(c.family(), c.qualifier()));
+    if let Some(f) = &scan.filter {
+        f.transform(cells);
     }
 }
 
@@ -173,6 +255,27 @@ fn process_family(
 mod tests {
     use super::*;
     use crate::memstore::compare_with_seq;
+    use crate::scan::TimeRange;
+
+    /// The cells of one sorted row that a read (or compaction) in `mode` keeps.
+    fn process_row(
+        cells: &[Cell],
+        rules: &HashMap<Vec<u8>, FamilyRules>,
+        mode: Mode,
+        now_ms: i64,
+    ) -> Vec<Cell> {
+        let mut m = RowMatcher::new(Arc::new(rules.clone()), mode.clone(), now_ms);
+        m.start_row();
+        let mut out: Vec<Cell> = cells
+            .iter()
+            .filter(|c| m.check(*c) == Verdict::Keep)
+            .cloned()
+            .collect();
+        if let Mode::User(scan) = &mode {
+            finish_row(scan, &mut out);
+        }
+        out
+    }
 
     fn rules(v: u32) -> HashMap<Vec<u8>, FamilyRules> {
         let mut m = HashMap::new();
@@ -201,7 +304,7 @@ mod tests {
 
     fn run(mut cells: Vec<Cell>, scan: &Scan, v: u32) -> Vec<(String, i64, String)> {
         cells.sort_by(compare_with_seq);
-        process_row(&cells, &rules(v), Mode::User(scan), 1000)
+        process_row(&cells, &rules(v), Mode::User(Arc::new(scan.clone())), 1000)
             .into_iter()
             .map(|c| {
                 (
@@ -300,7 +403,7 @@ mod tests {
         let got = process_row(
             &cells,
             &r,
-            Mode::User(&Scan::new().with_max_versions(3)),
+            Mode::User(Arc::new(Scan::new().with_max_versions(3))),
             1000,
         );
         assert_eq!(got.len(), 1);

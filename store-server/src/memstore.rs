@@ -9,7 +9,7 @@ use std::ops::Bound;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 
 use crossbeam_skiplist::SkipSet;
-use hfile::{Cell, Comparator};
+use hfile::{Cell, CellView, Comparator};
 
 /// A cell ordered the way the engine merges cells: HBase cell order, then sequence id
 /// descending (the newest write of an identical key first).
@@ -29,10 +29,10 @@ impl PartialOrd for MemCell {
 }
 
 /// HBase cell order with sequence id descending as the final tie-breaker.
-pub fn compare_with_seq(a: &Cell, b: &Cell) -> Ordering {
+pub fn compare_with_seq<A: CellView + ?Sized, B: CellView + ?Sized>(a: &A, b: &B) -> Ordering {
     Comparator::Default
         .compare_cells(a, b)
-        .then_with(|| b.seq_id.cmp(&a.seq_id))
+        .then_with(|| b.seq_id().cmp(&a.seq_id()))
 }
 
 /// Approximate heap size of a cell in the memstore (data plus skip-list overhead).
@@ -120,11 +120,19 @@ impl MemStore {
             .map(|e| e.value().0.clone())
     }
 
-    /// The first cell strictly after `cur`.
-    pub fn after(&self, cur: &MemCell) -> Option<Cell> {
-        self.cells
-            .lower_bound(Bound::Excluded(cur))
-            .map(|e| e.value().0.clone())
+    /// Appends up to `n` cells from `from` on (in order) to `out`.
+    pub fn fill(
+        &self,
+        from: Bound<&MemCell>,
+        n: usize,
+        out: &mut std::collections::VecDeque<Cell>,
+    ) {
+        out.extend(
+            self.cells
+                .range((from, Bound::Unbounded))
+                .take(n)
+                .map(|e| e.value().0.clone()),
+        );
     }
 
     /// All cells in order (for flushing a snapshot).

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use hfile::{BlockCache, Cell, CellView};
+use hfile::{BlockCache, Cell, CellSlices, CellView};
 use parking_lot::{Condvar, Mutex, MutexGuard, RwLock};
 
-use crate::cursor::{first_on_row, next_row_cells, CellCursor, MergeCursor};
+use crate::cursor::{after_column, first_on_row, CellCursor, MergeCursor};
 use crate::error::{Error, Result};
-use crate::matcher::{process_row, FamilyRules, Mode};
+use crate::matcher::{finish_row, FamilyRules, Mode, RowMatcher, Skip, Verdict};
 use crate::mvcc::Mvcc;
 use crate::scan::{Bound, Get, RowResult, Scan};
 use crate::schema::{Durability, RegionInfo, TableDescriptor};
@@ -413,12 +413,16 @@ impl Region {
         }
         let mut cursor = MergeCursor::new(children);
         cursor.seek(&first_on_row(lo))?;
+        let scan = Arc::new(scan.clone());
         Ok(RegionScanner {
             cursor,
             hi,
-            scan: scan.clone(),
-            rules: self.rules.clone(),
-            now: crate::now_ms(),
+            matcher: RowMatcher::new(
+                self.rules.clone(),
+                Mode::User(scan.clone()),
+                crate::now_ms(),
+            ),
+            scan,
         })
     }
 
@@ -526,37 +530,87 @@ impl Region {
 pub struct RegionScanner {
     cursor: MergeCursor,
     hi: Bound,
-    scan: Scan,
-    rules: Arc<HashMap<Vec<u8>, FamilyRules>>,
-    now: i64,
+    scan: Arc<Scan>,
+    matcher: RowMatcher,
 }
+
+/// Versions of one column a scan steps over before it seeks past the column instead.
+const SKIPS_BEFORE_SEEK: u32 = 4;
 
 impl RegionScanner {
     /// The next row with at least one visible cell, or `None` at the end of the range.
     pub fn next_row(&mut self) -> Result<Option<RowResult>> {
+        let filter = self.scan.filter.as_ref();
+        // Row-level tests see every visible cell; otherwise unselected columns are dropped
+        // as they stream by, and a first-key-only row stops at its first cell.
+        let all_cells = self.scan.raw || filter.is_some_and(|f| f.needs_row_cells());
+        let max_cells = if all_cells {
+            None
+        } else {
+            filter.and_then(|f| f.cells_per_row())
+        };
         loop {
             let row = match self.cursor.peek() {
                 None => return Ok(None),
-                Some(c) => {
-                    if self.hi.is_past(c.row()) {
-                        return Ok(None);
-                    }
-                    c.row.clone()
-                }
+                Some(c) if self.hi.is_past(c.row) => return Ok(None),
+                Some(c) => bytes::Bytes::copy_from_slice(c.row),
             };
-            if let Some(f) = &self.scan.filter {
-                if !f.row_passes(&row) {
-                    let mut next = row.to_vec();
-                    next.push(0);
-                    self.cursor.seek(&first_on_row(&next))?;
+            if !filter.is_none_or(|f| f.row_passes(&row)) {
+                let mut next = row.to_vec();
+                next.push(0);
+                self.cursor.seek(&first_on_row(&next))?;
+                continue;
+            }
+            self.matcher.start_row();
+            let mut cells = Vec::new();
+            let mut skipped = 0u32;
+            while let Some(c) = self.cursor.peek() {
+                if c.row != row.as_ref() {
+                    break;
+                }
+                if max_cells.is_some_and(|n| cells.len() >= n) {
+                    self.cursor.advance()?;
                     continue;
                 }
+                match self.matcher.check(&c) {
+                    Verdict::Keep => {
+                        skipped = 0;
+                        if all_cells || self.scan.selects(c.family, c.qualifier) {
+                            cells.push(owned_cell(&row, &c));
+                        }
+                    }
+                    Verdict::Skip(Skip::ExcessVersions) => {
+                        skipped += 1;
+                        if skipped >= SKIPS_BEFORE_SEEK {
+                            // A long run of old versions: seek past the column.
+                            let next = after_column(&row, c.family, c.qualifier);
+                            skipped = 0;
+                            self.cursor.reseek(&next)?;
+                            continue;
+                        }
+                    }
+                    Verdict::Skip(_) => skipped = 0,
+                }
+                self.cursor.advance()?;
             }
-            let cells = next_row_cells(&mut self.cursor)?.unwrap_or_default();
-            let out = process_row(&cells, &self.rules, Mode::User(&self.scan), self.now);
-            if !out.is_empty() {
-                return Ok(Some(RowResult { row, cells: out }));
+            finish_row(&self.scan, &mut cells);
+            if !cells.is_empty() {
+                return Ok(Some(RowResult { row, cells }));
             }
         }
+    }
+}
+
+/// An owned copy of a borrowed cell of `row` (sharing the row's bytes).
+fn owned_cell(row: &bytes::Bytes, c: &CellSlices<'_>) -> Cell {
+    Cell {
+        row: row.clone(),
+        family: bytes::Bytes::copy_from_slice(c.family),
+        qualifier: bytes::Bytes::copy_from_slice(c.qualifier),
+        timestamp: c.timestamp,
+        type_code: c.type_code,
+        value: bytes::Bytes::copy_from_slice(c.value),
+        tags: bytes::Bytes::copy_from_slice(c.tags),
+        seq_id: c.seq_id,
     }
 }

@@ -176,6 +176,25 @@ impl Filter {
         }
     }
 
+    /// True if the row-level decision needs every visible cell of the row, including
+    /// columns the scan does not return (a single-column-value test).
+    pub fn needs_row_cells(&self) -> bool {
+        match self {
+            Filter::SingleColumnValue { .. } => true,
+            Filter::All(fs) => fs.iter().any(Filter::needs_row_cells),
+            _ => false,
+        }
+    }
+
+    /// The most cells a row can return (1 with first-key-only), if limited.
+    pub fn cells_per_row(&self) -> Option<usize> {
+        match self {
+            Filter::FirstKeyOnly => Some(1),
+            Filter::All(fs) => fs.iter().filter_map(Filter::cells_per_row).min(),
+            _ => None,
+        }
+    }
+
     /// The smallest page limit among the filters, if any.
     pub fn page_limit(&self) -> Option<usize> {
         match self {
@@ -378,6 +397,16 @@ impl Scan {
                         .map(|q| q == qualifier)
                         .unwrap_or(true)
             })
+    }
+
+    /// True if the scan returns cells of this column: selected, and passing the column
+    /// filters.
+    pub fn selects(&self, family: &[u8], qualifier: &[u8]) -> bool {
+        self.wants_column(family, qualifier)
+            && self
+                .filter
+                .as_ref()
+                .is_none_or(|f| f.column_passes(qualifier))
     }
 }
 

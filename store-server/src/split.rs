@@ -12,7 +12,7 @@ use hfile::{CellRef, CellView};
 use crate::cursor::{first_on_row, CellCursor};
 use crate::error::{Error, Result};
 use crate::region::{family_dir, Region, TMP_DIR};
-use crate::storefile::{write_store_file, FileMeta};
+use crate::storefile::{FileMeta, StoreFileWriter};
 
 /// The row to split `region` at, if it can be split: the mid key of its largest store
 /// file, which must lie strictly inside the region's range.
@@ -69,43 +69,32 @@ pub fn write_daughters(
                 max_seq_id: file.seq_id(),
                 major: false,
                 compacted_from: Vec::new(),
+                keep_empty: false,
             };
             if file.first_row() < split_row {
                 let mut cur = file.cursor();
                 cur.seek(&first_on_row(b""))?;
-                let mut it = std::iter::from_fn(|| {
-                    let c = cur.peek()?.clone();
-                    if c.row() >= split_row {
-                        return None;
+                let mut w =
+                    StoreFileWriter::create(&a_dir.join(TMP_DIR), &fam_a, None, store.family())?;
+                while let Some(c) = cur.peek() {
+                    if c.row >= split_row {
+                        break;
                     }
-                    Some(cur.advance().map(|_| c))
-                });
-                write_store_file(
-                    &a_dir.join(TMP_DIR),
-                    &fam_a,
-                    None,
-                    store.family(),
-                    &mut it,
-                    &meta,
-                    None,
-                )?;
+                    w.append(&c)?;
+                    cur.advance()?;
+                }
+                w.finish(&meta, None)?;
             }
             if file.last_row() >= split_row {
                 let mut cur = file.cursor();
                 cur.seek(&first_on_row(split_row))?;
-                let mut it = std::iter::from_fn(|| {
-                    let c = cur.peek()?.clone();
-                    Some(cur.advance().map(|_| c))
-                });
-                write_store_file(
-                    &b_dir.join(TMP_DIR),
-                    &fam_b,
-                    None,
-                    store.family(),
-                    &mut it,
-                    &meta,
-                    None,
-                )?;
+                let mut w =
+                    StoreFileWriter::create(&b_dir.join(TMP_DIR), &fam_b, None, store.family())?;
+                while let Some(c) = cur.peek() {
+                    w.append(&c)?;
+                    cur.advance()?;
+                }
+                w.finish(&meta, None)?;
             }
         }
     }

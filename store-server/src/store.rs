@@ -177,6 +177,7 @@ impl Store {
                 max_seq_id: flush_seq,
                 major: false,
                 compacted_from: Vec::new(),
+                keep_empty: false,
             },
             self.cache.clone(),
         )?;

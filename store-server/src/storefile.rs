@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use hfile::{BlockCache, Cell, CellRef, CellView, Reader, Scanner, WriterOptions};
+use hfile::{BlockCache, Cell, CellRef, CellSlices, CellView, Reader, Scanner, WriterOptions};
 
 use crate::cursor::CellCursor;
 use crate::error::{Error, Result};
@@ -160,55 +160,44 @@ impl StoreFile {
     pub fn cursor(&self) -> FileCursor {
         FileCursor {
             scanner: self.reader.scanner(),
-            cur: None,
+            valid: false,
             file_seq: self.seq_id,
             force_seq: self.bulk,
         }
     }
 }
 
-/// A [`CellCursor`] over one store file.
+/// A [`CellCursor`] over one store file: cells are borrowed from the current block.
 pub struct FileCursor {
     scanner: Scanner,
-    cur: Option<Cell>,
+    valid: bool,
     file_seq: u64,
     force_seq: bool,
 }
 
-impl FileCursor {
-    fn load(&mut self) {
-        self.cur = self.scanner.current().map(|c| {
-            let mut cell = c.to_cell();
+impl CellCursor for FileCursor {
+    fn peek(&self) -> Option<CellSlices<'_>> {
+        if !self.valid {
+            return None;
+        }
+        self.scanner.current().map(|c| {
+            let mut cell = CellSlices::from(c);
             if self.force_seq || cell.seq_id == 0 {
                 cell.seq_id = self.file_seq;
             }
             cell
-        });
-    }
-}
-
-impl CellCursor for FileCursor {
-    fn peek(&self) -> Option<&Cell> {
-        self.cur.as_ref()
+        })
     }
 
     fn advance(&mut self) -> Result<()> {
-        if self.cur.is_some() {
-            if self.scanner.next()? {
-                self.load();
-            } else {
-                self.cur = None;
-            }
+        if self.valid {
+            self.valid = self.scanner.next()?;
         }
         Ok(())
     }
 
     fn seek(&mut self, probe: &Cell) -> Result<()> {
-        if self.scanner.seek(&probe.key_bytes())? {
-            self.load();
-        } else {
-            self.cur = None;
-        }
+        self.valid = self.scanner.seek(&probe.key_bytes())?;
         Ok(())
     }
 }
@@ -253,6 +242,10 @@ pub struct FileMeta {
     pub major: bool,
     /// Files the new one replaces.
     pub compacted_from: Vec<String>,
+    /// Write the file even without cells. A compaction that drops everything keeps its
+    /// (empty) output so the store still records `max_seq_id`: otherwise WAL replay on the
+    /// next open would bring back the edits the compaction removed.
+    pub keep_empty: bool,
 }
 
 fn sync_dir(dir: &Path) {
@@ -261,9 +254,98 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-/// Writes `cells` (sorted) to a new store file: first under `tmp_dir`, then renamed into
-/// `family_dir` as `name` (a fresh name if `None`). Returns `None` (and leaves nothing
-/// behind) if there were no cells.
+/// A new store file being written: first under a temporary directory, renamed into the
+/// family directory by [`StoreFileWriter::finish`]. Dropped unfinished, it removes itself.
+pub struct StoreFileWriter {
+    writer: Option<hfile::Writer>,
+    tmp: PathBuf,
+    dest: PathBuf,
+    family_dir: PathBuf,
+    cells: u64,
+}
+
+impl StoreFileWriter {
+    /// Starts `family_dir/name` (a fresh name if `None`) under `tmp_dir`.
+    pub fn create(
+        tmp_dir: &Path,
+        family_dir: &Path,
+        name: Option<String>,
+        family: &FamilyDescriptor,
+    ) -> Result<StoreFileWriter> {
+        std::fs::create_dir_all(tmp_dir).map_err(|e| Error::io(tmp_dir, e))?;
+        std::fs::create_dir_all(family_dir).map_err(|e| Error::io(family_dir, e))?;
+        let name = name.unwrap_or_else(new_file_name);
+        let tmp = tmp_dir.join(&name);
+        let writer = hfile::Writer::create(&tmp, writer_options(family))?;
+        Ok(StoreFileWriter {
+            writer: Some(writer),
+            tmp,
+            dest: family_dir.join(&name),
+            family_dir: family_dir.to_path_buf(),
+            cells: 0,
+        })
+    }
+
+    /// Appends the next cell (in order).
+    pub fn append<C: CellView + ?Sized>(&mut self, c: &C) -> Result<()> {
+        let w = self
+            .writer
+            .as_mut()
+            .ok_or_else(|| Error::InvalidArgument("store file writer already finished".into()))?;
+        w.append(c)?;
+        self.cells += 1;
+        Ok(())
+    }
+
+    /// Cells appended so far.
+    pub fn cells(&self) -> u64 {
+        self.cells
+    }
+
+    /// Completes the file with `meta`, moves it into place and opens it. Returns `None`
+    /// (and leaves nothing behind) if no cell was appended, unless `meta.keep_empty`.
+    pub fn finish(
+        mut self,
+        meta: &FileMeta,
+        cache: Option<Arc<BlockCache>>,
+    ) -> Result<Option<Arc<StoreFile>>> {
+        let Some(mut w) = self.writer.take() else {
+            return Ok(None);
+        };
+        if self.cells == 0 && !meta.keep_empty {
+            drop(w);
+            let _ = std::fs::remove_file(&self.tmp);
+            return Ok(None);
+        }
+        w.set_max_seq_id(meta.max_seq_id);
+        w.set_major_compaction(meta.major);
+        if !meta.compacted_from.is_empty() {
+            w.append_file_info(
+                COMPACTED_FROM_KEY,
+                meta.compacted_from.join("\n").into_bytes(),
+            );
+        }
+        if let Err(e) = w.finish() {
+            let _ = std::fs::remove_file(&self.tmp);
+            return Err(e.into());
+        }
+        std::fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io(&self.dest, e))?;
+        sync_dir(&self.family_dir);
+        StoreFile::open(&self.dest, cache).map(Some)
+    }
+}
+
+impl Drop for StoreFileWriter {
+    fn drop(&mut self) {
+        if let Some(w) = self.writer.take() {
+            drop(w);
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Writes `cells` (sorted) to a new store file through a [`StoreFileWriter`]. Returns
+/// `None` (and leaves nothing behind) if there were no cells.
 pub fn write_store_file(
     tmp_dir: &Path,
     family_dir: &Path,
@@ -273,50 +355,11 @@ pub fn write_store_file(
     meta: &FileMeta,
     cache: Option<Arc<BlockCache>>,
 ) -> Result<Option<Arc<StoreFile>>> {
-    std::fs::create_dir_all(tmp_dir).map_err(|e| Error::io(tmp_dir, e))?;
-    std::fs::create_dir_all(family_dir).map_err(|e| Error::io(family_dir, e))?;
-    let name = name.unwrap_or_else(new_file_name);
-    let tmp = tmp_dir.join(&name);
-    let mut w = hfile::Writer::create(&tmp, writer_options(family))?;
-    let mut min_ts = i64::MAX;
-    let mut max_ts = i64::MIN;
-    let mut n = 0u64;
-    let result = (|| -> Result<()> {
-        for c in cells {
-            let c = c?;
-            min_ts = min_ts.min(c.timestamp);
-            max_ts = max_ts.max(c.timestamp);
-            w.append(&c)?;
-            n += 1;
-        }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        drop(w);
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
+    let mut w = StoreFileWriter::create(tmp_dir, family_dir, name, family)?;
+    for c in cells {
+        w.append(&c?)?;
     }
-    if n == 0 {
-        drop(w);
-        let _ = std::fs::remove_file(&tmp);
-        return Ok(None);
-    }
-    w.set_max_seq_id(meta.max_seq_id);
-    w.set_major_compaction(meta.major);
-    if !meta.compacted_from.is_empty() {
-        w.append_file_info(
-            COMPACTED_FROM_KEY,
-            meta.compacted_from.join("\n").into_bytes(),
-        );
-    }
-    if let Err(e) = w.finish() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e.into());
-    }
-    let dest = family_dir.join(&name);
-    std::fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e))?;
-    sync_dir(family_dir);
-    StoreFile::open(&dest, cache).map(Some)
+    w.finish(meta, cache)
 }
 
 #[cfg(test)]
@@ -349,6 +392,7 @@ mod tests {
                 max_seq_id: 100,
                 major: false,
                 compacted_from: vec!["old1".into()],
+                keep_empty: false,
             },
             None,
         )?
@@ -360,16 +404,10 @@ mod tests {
         assert_eq!(sf.compacted_from(), &["old1".to_string()]);
         let mut cur = sf.cursor();
         cur.seek(&crate::cursor::first_on_row(b"row050"))?;
-        assert_eq!(
-            cur.peek().map(|c| c.row.clone()),
-            Some(bytes::Bytes::from_static(b"row050"))
-        );
+        assert_eq!(cur.peek().map(|c| c.row), Some(&b"row050"[..]));
         assert_eq!(cur.peek().map(|c| c.seq_id), Some(51));
         cur.advance()?;
-        assert_eq!(
-            cur.peek().map(|c| c.row.clone()),
-            Some(bytes::Bytes::from_static(b"row051"))
-        );
+        assert_eq!(cur.peek().map(|c| c.row), Some(&b"row051"[..]));
         cur.seek(&crate::cursor::first_on_row(b"zzz"))?;
         assert!(cur.peek().is_none());
         // No cells: no file.
@@ -383,6 +421,26 @@ mod tests {
             None,
         )?;
         assert!(none.is_none());
+        // Kept empty: a readable file with no cells that still records its sequence id.
+        let empty = write_store_file(
+            &d.path().join(".tmp"),
+            &d.path().join("f"),
+            None,
+            &fam,
+            &mut std::iter::empty(),
+            &FileMeta {
+                max_seq_id: 7,
+                keep_empty: true,
+                ..FileMeta::default()
+            },
+            None,
+        )?
+        .ok_or_else(|| Error::InvalidArgument("empty file not kept".into()))?;
+        assert_eq!((empty.entries(), empty.seq_id()), (0, 7));
+        assert!(!empty.overlaps_rows(b"", None));
+        let mut cur = empty.cursor();
+        cur.seek(&crate::cursor::first_on_row(b""))?;
+        assert!(cur.peek().is_none());
         Ok(())
     }
 }

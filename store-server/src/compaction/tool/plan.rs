@@ -6,10 +6,12 @@
 use std::sync::Arc;
 
 use crate::compaction::{
-    cell_write_estimate, count_drops, family_rules, files_to_compact, CompactionConfig, DropCounts,
+    cell_write_estimate, compaction_matcher, family_rules, files_to_compact, merged,
+    CompactionConfig, DropCounts,
 };
-use crate::cursor::{first_on_row, next_row_cells, CellCursor, MergeCursor};
+use crate::cursor::CellCursor;
 use crate::error::Result;
+use crate::matcher::Verdict;
 use crate::region::Region;
 use crate::schema::TableName;
 use crate::server::RegionServer;
@@ -161,7 +163,7 @@ fn plan_regions(
             let files = files_to_compact(store, opts.major, &opts.policy);
             let rules = family_rules(region, fam);
             let (cells_in, cells_out, dropped, est_in, est_out) =
-                dry_run(&files, &rules, opts.major, opts.now_ms)?;
+                dry_run(fam, &files, &rules, opts.major, opts.now_ms)?;
             let bytes_in: u64 = files.iter().map(|f| f.size()).sum();
             let expected_bytes_out = if est_in == 0 {
                 0
@@ -186,7 +188,7 @@ fn plan_regions(
                 let (_, _, whole, _, _) = if opts.major {
                     (cells_in, cells_out, dropped, est_in, est_out)
                 } else {
-                    dry_run(&all, &rules, true, opts.now_ms)?
+                    dry_run(fam, &all, &rules, true, opts.now_ms)?
                 };
                 let total: u64 = all.iter().map(|f| f.entries()).sum();
                 if total > 0 {
@@ -224,6 +226,7 @@ fn plan_regions(
 /// Merges `files` read-only and classifies every cell: (cells in, cells kept, drops,
 /// estimated bytes in, estimated bytes kept).
 fn dry_run(
+    family: &[u8],
     files: &[Arc<StoreFile>],
     rules: &crate::matcher::FamilyRules,
     major: bool,
@@ -234,25 +237,26 @@ fn dry_run(
     if files.is_empty() {
         return Ok((0, 0, dropped, 0, 0));
     }
-    let children: Vec<Box<dyn CellCursor>> = files
-        .iter()
-        .map(|f| Box::new(f.cursor()) as Box<dyn CellCursor>)
-        .collect();
-    let mut cursor = MergeCursor::new(children);
-    cursor.seek(&first_on_row(b""))?;
-    while let Some(row) = next_row_cells(&mut cursor)? {
-        let before = dropped.total();
-        let kept = count_drops(&row, rules, major, now_ms, &mut dropped);
-        cells_in += row.len() as u64;
-        cells_out += kept;
-        let row_bytes: u64 = row.iter().map(cell_write_estimate).sum();
-        est_in += row_bytes;
-        // Kept bytes: proportional within the row (cells of a row are similar in size).
-        let dropped_here = dropped.total() - before;
-        if !row.is_empty() {
-            est_out += row_bytes * (row.len() as u64 - dropped_here.min(row.len() as u64))
-                / row.len() as u64;
+    let mut cursor = merged(files)?;
+    let mut matcher = compaction_matcher(family.to_vec(), *rules, major, now_ms);
+    let mut row: Vec<u8> = Vec::new();
+    while let Some(c) = cursor.peek() {
+        if c.row != row.as_slice() {
+            row.clear();
+            row.extend_from_slice(c.row);
+            matcher.start_row();
         }
+        let bytes = cell_write_estimate(&c);
+        cells_in += 1;
+        est_in += bytes;
+        match matcher.check(&c) {
+            Verdict::Keep => {
+                cells_out += 1;
+                est_out += bytes;
+            }
+            Verdict::Skip(reason) => dropped.count(reason),
+        }
+        cursor.advance()?;
     }
     Ok((cells_in, cells_out, dropped, est_in, est_out))
 }
