@@ -5,7 +5,7 @@
 //! sees each key once with all its values.
 
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -156,6 +156,7 @@ impl<K: Record + Ord + Clone, V: Record + Clone> Shuffle<K, V> {
         MapOutputBuffer {
             shuffle: self,
             parts: (0..self.partitions).map(|_| Vec::new()).collect(),
+            combining: BTreeMap::new(),
             bytes: 0,
             runs: Vec::new(),
             counters: Counters::new(),
@@ -273,10 +274,17 @@ impl<K: Record + Ord + Clone, V: Record + Clone> Shuffle<K, V> {
     }
 }
 
+/// Values a map task buffers for one key before it runs the combiner on them.
+const COMBINE_BATCH: usize = 64;
+
 /// The buffer of one map attempt.
 pub(crate) struct MapOutputBuffer<'a, K, V> {
     shuffle: &'a Shuffle<K, V>,
     parts: Vec<Vec<(K, V)>>,
+    /// With a combiner: the values of each key emitted since the last spill, combined every
+    /// [`COMBINE_BATCH`] values (in-mapper combining), so a task that emits the same keys
+    /// over and over partitions, sorts and holds about one record per key.
+    combining: BTreeMap<K, Vec<V>>,
     bytes: usize,
     runs: Vec<(usize, Run<K, V>)>,
     counters: Counters,
@@ -285,6 +293,51 @@ pub(crate) struct MapOutputBuffer<'a, K, V> {
 impl<K: Record + Ord + Clone, V: Record + Clone> MapOutputBuffer<'_, K, V> {
     /// Adds one map output record.
     pub(crate) fn emit(&mut self, key: K, value: V) -> Result<()> {
+        let shuffle = self.shuffle;
+        match &shuffle.combiner {
+            Some(combine) => {
+                let value_size = value.mem_size();
+                match self.combining.get_mut(&key) {
+                    Some(vals) => {
+                        vals.push(value);
+                        self.bytes += value_size;
+                        if vals.len() >= COMBINE_BATCH {
+                            let input = std::mem::take(vals);
+                            let before: usize = input.iter().map(Record::mem_size).sum();
+                            self.counters.incr(
+                                counters::FRAMEWORK,
+                                counters::COMBINE_INPUT_RECORDS,
+                                input.len() as i64,
+                            );
+                            *vals = combine(&key, input)?;
+                            self.counters.incr(
+                                counters::FRAMEWORK,
+                                counters::COMBINE_OUTPUT_RECORDS,
+                                vals.len() as i64,
+                            );
+                            let after: usize = vals.iter().map(Record::mem_size).sum();
+                            self.bytes = (self.bytes + after).saturating_sub(before);
+                        }
+                    }
+                    None => {
+                        self.bytes += key.mem_size() + value_size + 16;
+                        self.combining.insert(key, vec![value]);
+                    }
+                }
+            }
+            None => {
+                self.bytes += key.mem_size() + value.mem_size() + 16;
+                self.partition(key, value)?;
+            }
+        }
+        if self.bytes >= shuffle.config.task_buffer_bytes {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    /// Puts a record into its partition's buffer.
+    fn partition(&mut self, key: K, value: V) -> Result<()> {
         let n = self.shuffle.partitions;
         let p = (self.shuffle.partitioner)(&key, n);
         if p >= n {
@@ -292,10 +345,16 @@ impl<K: Record + Ord + Clone, V: Record + Clone> MapOutputBuffer<'_, K, V> {
                 "partitioner returned {p} for {n} partitions"
             )));
         }
-        self.bytes += key.mem_size() + value.mem_size() + 16;
         self.parts[p].push((key, value));
-        if self.bytes >= self.shuffle.config.task_buffer_bytes {
-            self.spill()?;
+        Ok(())
+    }
+
+    /// Moves the in-mapper combined values into the partition buffers.
+    fn drain_combining(&mut self) -> Result<()> {
+        for (k, vals) in std::mem::take(&mut self.combining) {
+            for v in vals {
+                self.partition(k.clone(), v)?;
+            }
         }
         Ok(())
     }
@@ -307,6 +366,7 @@ impl<K: Record + Ord + Clone, V: Record + Clone> MapOutputBuffer<'_, K, V> {
 
     /// Writes every partition's buffered records to sorted runs on disk.
     fn spill(&mut self) -> Result<()> {
+        self.drain_combining()?;
         for p in 0..self.parts.len() {
             if self.parts[p].is_empty() {
                 continue;
@@ -328,6 +388,7 @@ impl<K: Record + Ord + Clone, V: Record + Clone> MapOutputBuffer<'_, K, V> {
     /// Ends the attempt: the rest of the buffer becomes in-memory runs.
     pub(crate) fn finish(mut self, counters: &mut Counters) -> Result<MapOutput<K, V>> {
         let result = (|| {
+            self.drain_combining()?;
             for p in 0..self.parts.len() {
                 if !self.parts[p].is_empty() {
                     let records = self.take_sorted(p)?;
