@@ -83,6 +83,7 @@ pub struct RowMatcher {
     mode: Mode,
     now_ms: i64,
     family: Vec<u8>,
+    family_known: bool,
     in_family: bool,
     family_rules: Option<FamilyRules>,
     max_versions: u32,
@@ -106,6 +107,7 @@ impl RowMatcher {
             mode,
             now_ms,
             family: Vec::new(),
+            family_known: false,
             in_family: false,
             family_rules: None,
             max_versions: 1,
@@ -128,20 +130,24 @@ impl RowMatcher {
     }
 
     fn enter_family(&mut self, family: &[u8]) {
-        self.family.clear();
-        self.family.extend_from_slice(family);
+        // The rules of the previous row's family are reused: rows mostly share families.
+        if !self.family_known || family != self.family.as_slice() {
+            self.family.clear();
+            self.family.extend_from_slice(family);
+            self.family_known = true;
+            self.family_rules = self.rules.get(family).copied();
+            if let Some(r) = &self.family_rules {
+                self.max_versions = match &self.mode {
+                    Mode::User(scan) => scan.max_versions.clamp(1, r.max_versions),
+                    _ => r.max_versions,
+                };
+                self.oldest_unexpired = r.ttl_ms.map(|t| self.now_ms.saturating_sub(t));
+            }
+        }
         self.in_family = true;
         self.in_column = false;
         self.family_ts = None;
         self.family_versions.clear();
-        self.family_rules = self.rules.get(family).copied();
-        if let Some(r) = &self.family_rules {
-            self.max_versions = match &self.mode {
-                Mode::User(scan) => scan.max_versions.clamp(1, r.max_versions),
-                _ => r.max_versions,
-            };
-            self.oldest_unexpired = r.ttl_ms.map(|t| self.now_ms.saturating_sub(t));
-        }
     }
 
     fn enter_column(&mut self, qualifier: &[u8]) {
