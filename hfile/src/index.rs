@@ -81,22 +81,28 @@ pub fn search_root(entries: &[IndexEntry], key: &[u8], cmp: Comparator) -> Optio
 }
 
 /// A view of a non-root (leaf or intermediate) index block.
+///
+/// [`NonRootIndex::parse`] validates every entry offset (O(entries)); readers do that once,
+/// when the block is loaded, and later wrap the same bytes with [`NonRootIndex::view`]
+/// (O(1)). Every accessor is bounds-checked either way: bad offsets give `None` or
+/// [`BadIndexEntry`], never a panic.
+#[derive(Clone, Copy, Debug)]
 pub struct NonRootIndex<'a> {
     buf: &'a [u8],
     count: usize,
 }
 
+/// An entry of a non-root index block whose offsets do not describe a valid entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BadIndexEntry(pub usize);
+
 impl<'a> NonRootIndex<'a> {
-    /// Validates the block structure.
+    /// Validates the block structure: the entry count and every entry offset.
     pub fn parse(buf: &'a [u8]) -> Option<Self> {
-        let count = usize::try_from(be_i32(buf, 0)?).ok()?;
-        let entries_start = 4usize.checked_add(count.checked_add(1)?.checked_mul(4)?)?;
-        if entries_start > buf.len() {
-            return None;
-        }
-        let idx = NonRootIndex { buf, count };
+        let idx = Self::view(buf)?;
+        let entries_start = idx.entries_start();
         let mut prev = 0usize;
-        for i in 0..=count {
+        for i in 0..=idx.count {
             let rel = usize::try_from(be_i32(buf, 4 + i * 4)?).ok()?;
             if rel < prev || entries_start + rel > buf.len() {
                 return None;
@@ -107,6 +113,17 @@ impl<'a> NonRootIndex<'a> {
             prev = rel;
         }
         Some(idx)
+    }
+
+    /// Wraps a block [`parse`](Self::parse) has already accepted, checking only the entry
+    /// count against the block size (O(1)). Entries are still checked as they are read.
+    pub fn view(buf: &'a [u8]) -> Option<Self> {
+        let count = usize::try_from(be_i32(buf, 0)?).ok()?;
+        let entries_start = 4usize.checked_add(count.checked_add(1)?.checked_mul(4)?)?;
+        if entries_start > buf.len() {
+            return None;
+        }
+        Some(NonRootIndex { buf, count })
     }
 
     /// Number of entries.
@@ -123,31 +140,48 @@ impl<'a> NonRootIndex<'a> {
         4 + (self.count + 1) * 4
     }
 
-    fn rel(&self, i: usize) -> usize {
-        be_i32(self.buf, 4 + i * 4).unwrap_or(0) as usize
+    /// Byte range of entry `i` within the block, if its offsets are sane.
+    fn range(&self, i: usize) -> Option<(usize, usize)> {
+        if i >= self.count {
+            return None;
+        }
+        let rel = |j: usize| usize::try_from(be_i32(self.buf, 4 + j * 4)?).ok();
+        let start = self.entries_start().checked_add(rel(i)?)?;
+        let end = self.entries_start().checked_add(rel(i + 1)?)?;
+        if end > self.buf.len() || start.checked_add(12)? > end {
+            return None;
+        }
+        Some((start, end))
     }
 
-    /// The entry at `i` (offset, on-disk size, key).
-    pub fn entry(&self, i: usize) -> (u64, u32, &'a [u8]) {
-        let start = self.entries_start() + self.rel(i);
-        let end = self.entries_start() + self.rel(i + 1);
-        let offset = be_i64(self.buf, start).unwrap_or(0) as u64;
-        let size = be_i32(self.buf, start + 8).unwrap_or(0) as u32;
-        (offset, size, &self.buf[start + 12..end])
+    /// The entry at `i` (offset, on-disk size, key); `None` if `i` is out of range or the
+    /// entry is malformed.
+    pub fn entry(&self, i: usize) -> Option<(u64, u32, &'a [u8])> {
+        let (start, end) = self.range(i)?;
+        let offset = u64::try_from(be_i64(self.buf, start)?).ok()?;
+        let size = u32::try_from(be_i32(self.buf, start + 8)?).ok()?;
+        Some((offset, size, self.buf.get(start + 12..end)?))
     }
 
-    /// Index of the last entry with key ≤ `key`, or `None` if before all.
-    pub fn search(&self, key: &[u8], cmp: Comparator) -> Option<usize> {
+    /// The key of entry `i`; `None` if `i` is out of range or the entry is malformed.
+    pub fn key(&self, i: usize) -> Option<&'a [u8]> {
+        let (start, end) = self.range(i)?;
+        self.buf.get(start + 12..end)
+    }
+
+    /// Index of the last entry with key ≤ `key`, or `None` if before all (a binary search).
+    pub fn search(&self, key: &[u8], cmp: Comparator) -> Result<Option<usize>, BadIndexEntry> {
         let (mut lo, mut hi) = (0usize, self.count);
         while lo < hi {
-            let mid = (lo + hi) / 2;
-            if cmp.compare_keys(self.entry(mid).2, key) != Ordering::Greater {
+            let mid = lo + (hi - lo) / 2;
+            let k = self.key(mid).ok_or(BadIndexEntry(mid))?;
+            if cmp.compare_keys(k, key) != Ordering::Greater {
                 lo = mid + 1;
             } else {
                 hi = mid;
             }
         }
-        lo.checked_sub(1)
+        Ok(lo.checked_sub(1))
     }
 }
 

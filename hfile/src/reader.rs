@@ -439,7 +439,7 @@ impl Reader {
             return Ok(None);
         }
         let i = search_root(&self.root_index, key, self.comparator).unwrap_or(0);
-        let i = self.first_block_with(i, key, |k| &self.root_index[k].key);
+        let i = self.first_block_with(i, key, |k| self.root_index.get(k).map(|e| &e.key[..]));
         let mut offset = self.root_index[i].offset;
         for level in 1..self.trailer.num_data_index_levels {
             let b = self.block(offset)?;
@@ -455,15 +455,21 @@ impl Reader {
                     format!("expected {want:?} block, found {:?}", b.header.block_type),
                 ));
             }
-            let idx = NonRootIndex::parse(&b.data).ok_or_else(|| {
-                Error::corrupt(&self.path, offset, "malformed non-root index block")
-            })?;
+            let malformed = |what: String| Error::corrupt(&self.path, offset, what);
+            let idx = NonRootIndex::parse(&b.data)
+                .ok_or_else(|| malformed("malformed non-root index block".into()))?;
             if idx.is_empty() {
-                return Err(Error::corrupt(&self.path, offset, "empty index block"));
+                return Err(malformed("empty index block".into()));
             }
-            let j = idx.search(key, self.comparator).unwrap_or(0);
-            let j = self.first_block_with(j, key, |k| idx.entry(k).2);
-            offset = idx.entry(j).0;
+            let j = idx
+                .search(key, self.comparator)
+                .map_err(|e| malformed(format!("malformed index entry {}", e.0)))?
+                .unwrap_or(0);
+            let j = self.first_block_with(j, key, |k| idx.key(k));
+            offset = idx
+                .entry(j)
+                .ok_or_else(|| malformed(format!("malformed index entry {j}")))?
+                .0;
         }
         Ok(Some(offset))
     }
@@ -475,13 +481,15 @@ impl Reader {
         &self,
         i: usize,
         key: &[u8],
-        key_at: impl Fn(usize) -> &'a [u8],
+        key_at: impl Fn(usize) -> Option<&'a [u8]>,
     ) -> usize {
         if key.last() == Some(&CellType::Maximum.code()) {
             return i;
         }
         let mut j = i;
-        while j > 0 && self.comparator.compare_keys(key_at(j), key) == Ordering::Equal {
+        while j > 0
+            && key_at(j).is_some_and(|k| self.comparator.compare_keys(k, key) == Ordering::Equal)
+        {
             j -= 1;
         }
         j
@@ -498,7 +506,10 @@ impl Reader {
                 Error::corrupt(&self.path, m.leaf_offset, "malformed leaf index block")
             })?;
             if (m.entry as usize) < idx.len() {
-                return Ok(Some(idx.entry(m.entry as usize).2.to_vec()));
+                let key = idx.key(m.entry as usize).ok_or_else(|| {
+                    Error::corrupt(&self.path, m.leaf_offset, "malformed mid-key entry")
+                })?;
+                return Ok(Some(key.to_vec()));
             }
             return Err(Error::corrupt(
                 &self.path,

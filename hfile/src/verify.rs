@@ -821,7 +821,11 @@ impl<'a> Checker<'a> {
                     self.report.push(*offset, format!("empty {want:?} block"));
                     continue;
                 }
-                let (_, _, child_first) = idx.entry(0);
+                let Some((_, _, child_first)) = idx.entry(0) else {
+                    self.report
+                        .push(*offset, format!("malformed first entry in {want:?} block"));
+                    continue;
+                };
                 if cmp.compare_keys(key, child_first) == Ordering::Greater {
                     self.report.push(
                         *offset,
@@ -833,7 +837,11 @@ impl<'a> Checker<'a> {
                     );
                 }
                 for i in 0..idx.len() {
-                    let (o, s, k) = idx.entry(i);
+                    let Some((o, s, k)) = idx.entry(i) else {
+                        self.report
+                            .push(*offset, format!("malformed entry {i} in {want:?} block"));
+                        continue;
+                    };
                     next.push((o, s as u64, k.to_vec(), *offset));
                 }
             }
