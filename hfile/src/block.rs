@@ -12,6 +12,7 @@ use bytes::Bytes;
 
 use crate::checksum::ChecksumType;
 use crate::compression::Compression;
+use crate::derived::Derived;
 use crate::error::{Error, Result};
 use crate::varint::{be_i32, be_i64};
 
@@ -127,6 +128,16 @@ pub struct Block {
     pub offset: u64,
     /// Uncompressed data without header or checksums.
     pub data: Bytes,
+    /// What readers derived from `data` once (index validation, cell offsets), kept with
+    /// the block in the cache.
+    pub(crate) derived: Derived,
+}
+
+impl Block {
+    /// Bytes the block holds in memory: its data plus what was derived from it.
+    pub fn memory_bytes(&self) -> u64 {
+        self.data.len() as u64 + self.derived.heap_bytes()
+    }
 }
 
 /// How blocks are framed in one file.
@@ -279,6 +290,7 @@ pub fn read_block(
         header,
         offset,
         data,
+        derived: Derived::None,
     })
 }
 

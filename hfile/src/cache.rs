@@ -17,7 +17,9 @@ struct BlockWeighter;
 
 impl Weighter<BlockKey, Block> for BlockWeighter {
     fn weight(&self, _key: &BlockKey, block: &Block) -> u64 {
-        block.data.len() as u64 + 64
+        // Stable for the entry's life: `derived` never changes inside a cached `Block`
+        // (readers insert a new `Block` to attach derived data).
+        block.memory_bytes() + 64
     }
 }
 
@@ -65,7 +67,7 @@ impl BlockCache {
         r
     }
 
-    /// Inserts a block.
+    /// Inserts a block (replacing any block cached under `key`).
     pub fn insert(&self, key: BlockKey, block: Block) {
         self.cache.insert(key, block);
     }

@@ -24,6 +24,7 @@ pub mod cache;
 pub mod cell;
 pub mod checksum;
 pub mod compression;
+pub mod derived;
 pub mod encoding;
 pub mod error;
 pub mod fileinfo;

@@ -14,6 +14,7 @@ use crate::bloom::{chunk_contains, rowcol_key, BloomMeta, BloomType};
 use crate::cache::BlockCache;
 use crate::cell::{first_on_row, Cell, CellRef, CellType, CellView, Comparator};
 use crate::compression::Compression;
+use crate::derived::Derived;
 use crate::encoding::{BlockCursor, CellFormat, DataBlockEncoding};
 use crate::error::{Error, Result};
 use crate::fileinfo::{decode_time_range, keys, FileInfo};
@@ -421,6 +422,51 @@ impl Reader {
         Ok(b)
     }
 
+    /// Reads a block through the cache and makes sure `derive` has run on it once: a cached
+    /// block whose derived data satisfies `have` comes back as is; otherwise `derive` runs
+    /// and the block is cached again with its result (a new entry, so the cache's weight of
+    /// an entry never changes while it is cached). Without a cache `derive` runs on every
+    /// read.
+    fn block_derived(
+        &self,
+        offset: u64,
+        have: impl FnOnce(&Derived) -> bool,
+        derive: impl FnOnce(&Block) -> Result<Derived>,
+    ) -> Result<Block> {
+        let mut b = self.block(offset)?;
+        if have(&b.derived) {
+            return Ok(b);
+        }
+        b.derived = derive(&b)?;
+        if let Some(cache) = &self.cache {
+            cache.insert((self.id, offset), b.clone());
+        }
+        Ok(b)
+    }
+
+    /// Reads a non-root index block of type `want`, validated entry by entry once (when it
+    /// is first read, or first used by a lookup after a scan cached it).
+    fn index_block(&self, offset: u64, want: BlockType) -> Result<Block> {
+        let have = |d: &Derived| matches!(d, Derived::ValidIndex);
+        self.block_derived(offset, have, |b| {
+            if b.header.block_type != want {
+                return Err(Error::corrupt(
+                    &self.path,
+                    offset,
+                    format!("expected {want:?} block, found {:?}", b.header.block_type),
+                ));
+            }
+            if NonRootIndex::parse(&b.data).is_none() {
+                return Err(Error::corrupt(
+                    &self.path,
+                    offset,
+                    "malformed non-root index block",
+                ));
+            }
+            Ok(Derived::ValidIndex)
+        })
+    }
+
     /// Reads a block without caching it (for scans over inline blocks and checks).
     pub fn block_uncached(&self, offset: u64) -> Result<Block> {
         self.stats.blocks_read.fetch_add(1, AtomicOrdering::Relaxed);
@@ -442,21 +488,15 @@ impl Reader {
         let i = self.first_block_with(i, key, |k| self.root_index.get(k).map(|e| &e.key[..]));
         let mut offset = self.root_index[i].offset;
         for level in 1..self.trailer.num_data_index_levels {
-            let b = self.block(offset)?;
             let want = if level + 1 == self.trailer.num_data_index_levels {
                 BlockType::LeafIndex
             } else {
                 BlockType::IntermediateIndex
             };
-            if b.header.block_type != want {
-                return Err(Error::corrupt(
-                    &self.path,
-                    offset,
-                    format!("expected {want:?} block, found {:?}", b.header.block_type),
-                ));
-            }
+            let b = self.index_block(offset, want)?;
+            // Validated when loaded: an O(1) view, then a binary search.
             let malformed = |what: String| Error::corrupt(&self.path, offset, what);
-            let idx = NonRootIndex::parse(&b.data)
+            let idx = NonRootIndex::view(&b.data)
                 .ok_or_else(|| malformed("malformed non-root index block".into()))?;
             if idx.is_empty() {
                 return Err(malformed("empty index block".into()));
