@@ -270,6 +270,8 @@ pub struct BlockCursor {
     format: CellFormat,
     /// Next read position.
     pos: usize,
+    /// Where the current cell starts.
+    cell_start: usize,
     /// Current key (copied for FAST_DIFF; range into the block for NONE).
     key_buf: Vec<u8>,
     key_range: (usize, usize),
@@ -301,6 +303,7 @@ impl BlockCursor {
             encoding,
             format,
             pos: 0,
+            cell_start: 0,
             key_buf: Vec::new(),
             key_range: (0, 0),
             value_range: (0, 0),
@@ -342,6 +345,29 @@ impl BlockCursor {
     /// True while the cursor is on a cell.
     pub fn valid(&self) -> bool {
         self.valid
+    }
+
+    /// Byte position in the block where the current cell starts (meaningful while valid).
+    pub fn cell_start(&self) -> usize {
+        self.cell_start
+    }
+
+    /// Positions the cursor on the cell starting at byte `pos` of `block` (encoding NONE
+    /// only, where cells stand alone); `pos` at or past the end leaves it on no cell.
+    /// Returns whether it is on a cell. `pos` must be a cell start, such as one recorded by
+    /// [`cell_start`](Self::cell_start) for this block; anything else decodes as garbage
+    /// and gives an error or a wrong cell, never a panic.
+    pub fn seek_to(&mut self, block: &[u8], pos: usize) -> Result<bool, DecodeError> {
+        if self.encoding != DataBlockEncoding::None {
+            self.valid = false;
+            return Err(DecodeError {
+                pos,
+                reason: "cells of an encoded block cannot be read from the middle",
+            });
+        }
+        self.first = false;
+        self.pos = pos;
+        self.advance(block)
     }
 
     /// The current cell (the cursor must be valid and `block` the block it was rewound on).
@@ -437,6 +463,7 @@ impl BlockCursor {
         }
         self.valid = true;
         self.first = false;
+        self.cell_start = start;
         Ok(true)
     }
 

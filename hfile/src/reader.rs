@@ -14,7 +14,7 @@ use crate::bloom::{chunk_contains, rowcol_key, BloomMeta, BloomType};
 use crate::cache::BlockCache;
 use crate::cell::{first_on_row, Cell, CellRef, CellType, CellView, Comparator};
 use crate::compression::Compression;
-use crate::derived::Derived;
+use crate::derived::{CellOffsets, Derived};
 use crate::encoding::{BlockCursor, CellFormat, DataBlockEncoding};
 use crate::error::{Error, Result};
 use crate::fileinfo::{decode_time_range, keys, FileInfo};
@@ -396,6 +396,12 @@ impl Reader {
         &self.file
     }
 
+    /// This reader's id in block cache keys.
+    #[cfg(test)]
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
     pub(crate) fn framing(&self) -> Framing {
         self.framing
     }
@@ -426,15 +432,16 @@ impl Reader {
     /// block whose derived data satisfies `have` comes back as is; otherwise `derive` runs
     /// and the block is cached again with its result (a new entry, so the cache's weight of
     /// an entry never changes while it is cached). Without a cache `derive` runs on every
-    /// read.
+    /// read when `always` is set and never otherwise.
     fn block_derived(
         &self,
         offset: u64,
+        always: bool,
         have: impl FnOnce(&Derived) -> bool,
         derive: impl FnOnce(&Block) -> Result<Derived>,
     ) -> Result<Block> {
         let mut b = self.block(offset)?;
-        if have(&b.derived) {
+        if have(&b.derived) || (self.cache.is_none() && !always) {
             return Ok(b);
         }
         b.derived = derive(&b)?;
@@ -448,7 +455,7 @@ impl Reader {
     /// is first read, or first used by a lookup after a scan cached it).
     fn index_block(&self, offset: u64, want: BlockType) -> Result<Block> {
         let have = |d: &Derived| matches!(d, Derived::ValidIndex);
-        self.block_derived(offset, have, |b| {
+        self.block_derived(offset, true, have, |b| {
             if b.header.block_type != want {
                 return Err(Error::corrupt(
                     &self.path,
@@ -464,6 +471,23 @@ impl Reader {
                 ));
             }
             Ok(Derived::ValidIndex)
+        })
+    }
+
+    /// Reads a data block for a seek: with a block cache, NONE-encoded blocks carry the start
+    /// offsets of their cells (built on the first seek into the block, then cached with it).
+    fn seek_block(&self, offset: u64) -> Result<Block> {
+        let have = |d: &Derived| matches!(d, Derived::CellOffsets(_) | Derived::Linear);
+        self.block_derived(offset, false, have, |b| {
+            if b.header.block_type != BlockType::Data || self.encoding != DataBlockEncoding::None {
+                return Ok(Derived::Linear);
+            }
+            // A block whose cells do not all decode stays linear: the cell-by-cell walk then
+            // reports the damaged cell exactly as a scan would.
+            Ok(match CellOffsets::build(&b.data, self.format) {
+                Ok(offsets) => Derived::CellOffsets(Arc::new(offsets)),
+                Err(_) => Derived::Linear,
+            })
         })
     }
 
@@ -569,6 +593,7 @@ impl Reader {
         Scanner {
             reader: Arc::clone(self),
             block: Bytes::new(),
+            offsets: None,
             block_offset: None,
             next_offset: 0,
             cursor: BlockCursor::new(self.encoding, self.format),
@@ -651,6 +676,8 @@ impl Reader {
 pub struct Scanner {
     reader: Arc<Reader>,
     block: Bytes,
+    /// Cell start offsets of `block`, when it came with them (see [`Reader::seek_block`]).
+    offsets: Option<Arc<CellOffsets>>,
     block_offset: Option<u64>,
     next_offset: u64,
     cursor: BlockCursor,
@@ -662,8 +689,14 @@ impl Scanner {
         &self.reader
     }
 
-    fn load_data_block(&mut self, offset: u64) -> Result<bool> {
-        let b = self.reader.block(offset)?;
+    /// Loads the data block at `offset` and positions on its first cell; `for_seek` asks
+    /// for the block's cell offsets (scans do not need them).
+    fn load_data_block(&mut self, offset: u64, for_seek: bool) -> Result<bool> {
+        let b = if for_seek {
+            self.reader.seek_block(offset)?
+        } else {
+            self.reader.block(offset)?
+        };
         if !b.header.block_type.is_data() {
             return Err(Error::corrupt(
                 &self.reader.path,
@@ -690,6 +723,10 @@ impl Scanner {
         self.next_offset = offset + b.header.on_disk_size_with_header() as u64;
         self.block_offset = Some(offset);
         self.block = b.data;
+        self.offsets = match b.derived {
+            Derived::CellOffsets(o) => Some(o),
+            _ => None,
+        };
         let r = self.cursor.rewind(&self.block);
         r.map_err(|e| self.decode_error(e))
     }
@@ -742,6 +779,7 @@ impl Scanner {
             {
                 self.block_offset = None;
                 self.block = Bytes::new();
+                self.offsets = None;
                 return Ok(false);
             }
             let offset = self.next_offset;
@@ -757,7 +795,7 @@ impl Scanner {
                 self.next_offset = offset + header.on_disk_size_with_header() as u64;
                 continue;
             }
-            if self.load_data_block(offset)? {
+            if self.load_data_block(offset, false)? {
                 return Ok(true);
             }
         }
@@ -770,7 +808,7 @@ impl Scanner {
             return Ok(false);
         }
         let first = self.reader.trailer.first_data_block_offset;
-        if self.load_data_block(first)? {
+        if self.load_data_block(first, false)? {
             return Ok(true);
         }
         self.next_block()
@@ -782,19 +820,15 @@ impl Scanner {
             self.block_offset = None;
             return Ok(false);
         };
-        if (self.block_offset != Some(offset)
-            || !self.cursor.valid()
-            || self
-                .reader
-                .comparator
-                .compare_keys(self.cursor.key(&self.block), key)
-                == Ordering::Greater)
-            && !self.load_data_block(offset)?
-            && !self.next_block()?
-        {
+        let cmp = self.reader.comparator;
+        // Already in the block, at or before `key`: go forward from here, as a scan would.
+        let forward = self.block_offset == Some(offset)
+            && self.cursor.valid()
+            && cmp.compare_keys(self.cursor.key(&self.block), key) != Ordering::Greater;
+        if !forward && !self.load_data_block(offset, true)? && !self.next_block()? {
             return Ok(false);
         }
-        let cmp = self.reader.comparator;
+        self.jump_within_block(key)?;
         loop {
             if !self.cursor.valid() {
                 if !self.next_block()? {
@@ -808,6 +842,39 @@ impl Scanner {
             let r = self.cursor.advance(&self.block);
             r.map_err(|e| self.decode_error(e))?;
         }
+    }
+
+    /// Whether the current block came with its cell offsets (seeks in it binary-search).
+    #[cfg(test)]
+    pub(crate) fn has_cell_offsets(&self) -> bool {
+        self.offsets.is_some()
+    }
+
+    /// With the block's cell offsets, moves the cursor (on a cell ≤ `key` or on the block's
+    /// first cell) straight to the first cell ≥ `key` of the block by binary search, or past
+    /// the block's last cell if all are smaller. Without them (FAST_DIFF, no block cache,
+    /// a block loaded by a scan) it leaves the cursor for the cell-by-cell walk in `seek`.
+    fn jump_within_block(&mut self, key: &[u8]) -> Result<()> {
+        let Some(offsets) = self.offsets.as_deref() else {
+            return Ok(());
+        };
+        if !self.cursor.valid() {
+            return Ok(());
+        }
+        let Some(from) = offsets.index_of(self.cursor.cell_start()) else {
+            return Ok(());
+        };
+        let cmp = self.reader.comparator;
+        let Some(i) = offsets.search(&self.block, from, key, cmp) else {
+            return Ok(());
+        };
+        if i == from {
+            return Ok(());
+        }
+        let pos = offsets.start(i).unwrap_or(self.block.len());
+        let r = self.cursor.seek_to(&self.block, pos);
+        r.map_err(|e| self.decode_error(e))?;
+        Ok(())
     }
 
     /// The current cell, or `None` when the scanner is exhausted or not positioned.

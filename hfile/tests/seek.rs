@@ -1,0 +1,209 @@
+//! Seeks and point gets against a sorted model, across many data block boundaries: with a
+//! block cache (NONE-encoded blocks are then searched by binary search over the cell offsets
+//! cached with each block) and without one (cell by cell), for both encodings, with and
+//! without memstore timestamps and with tags.
+
+use std::cmp::Ordering;
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use hfile::cell::{first_on_row, last_on_row, make_key, CellView};
+use hfile::{
+    BlockCache, Cell, CellType, Comparator, Compression, DataBlockEncoding, Reader, Writer,
+    WriterOptions,
+};
+
+/// Rows `r000000`, `r000002`, … (odd numbers are absent), one to three columns each, values
+/// of varying length, tags on every fifth cell, distinct sequence ids.
+fn model(rows: usize) -> Vec<Cell> {
+    let mut out = Vec::new();
+    for i in 0..rows {
+        let row = format!("r{:06}", 2 * i);
+        for q in 0..=(i % 3) {
+            let n = out.len();
+            let mut c = Cell::put(
+                Bytes::from(row.clone()),
+                &b"f"[..],
+                Bytes::from(format!("q{q}")),
+                1_000 + (i % 7) as i64,
+                Bytes::from(vec![b'a' + (n % 26) as u8; (n * 37) % 90]),
+            );
+            if n % 5 == 0 {
+                c.tags = Bytes::from(vec![1, 0, 2, b't']);
+            }
+            c.seq_id = n as u64 + 1;
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn write(path: &Path, cells: &[Cell], encoding: DataBlockEncoding, mvcc: bool) -> u64 {
+    let opts = WriterOptions {
+        block_size: 1024,
+        index_chunk_size: 512,
+        encoding,
+        compression: Compression::Lz4,
+        include_mvcc: mvcc,
+        ..WriterOptions::default()
+    };
+    let mut w = Writer::create(path, opts).unwrap();
+    for c in cells {
+        w.append(c).unwrap();
+    }
+    w.finish().unwrap().data_blocks
+}
+
+/// The index of the first model cell whose key is ≥ `key`.
+fn first_not_less(keys: &[Vec<u8>], key: &[u8]) -> usize {
+    keys.partition_point(|k| Comparator::Default.compare_keys(k, key) == Ordering::Less)
+}
+
+fn check_seek(s: &mut hfile::Scanner, keys: &[Vec<u8>], key: &[u8], what: &str) {
+    let want = first_not_less(keys, key);
+    let found = s.seek(key).unwrap();
+    assert_eq!(found, want < keys.len(), "{what}: seek result");
+    match keys.get(want) {
+        Some(k) => assert_eq!(s.current().unwrap().key(), k.as_slice(), "{what}"),
+        None => assert!(s.current().is_none(), "{what}: positioned past the end"),
+    }
+}
+
+/// Every row found with exactly its cells, absent rows not found, and seeks to every key,
+/// to keys between keys and to absent rows land on the first cell at or after them.
+fn check_reader(r: &Arc<Reader>, cells: &[Cell], mvcc: bool, what: &str) {
+    let expected: Vec<Cell> = cells
+        .iter()
+        .map(|c| Cell {
+            seq_id: if mvcc { c.seq_id } else { 0 },
+            ..c.clone()
+        })
+        .collect();
+    let keys: Vec<Vec<u8>> = cells.iter().map(|c| c.key_bytes()).collect();
+    // Gets, twice (the second pass finds every block cached with its offsets).
+    for pass in 0..2 {
+        let mut i = 0;
+        while i < expected.len() {
+            let row = &expected[i].row;
+            let n = expected[i..].iter().take_while(|c| c.row == *row).count();
+            let got = r.get_row(row).unwrap();
+            assert_eq!(got, &expected[i..i + n], "{what} pass {pass}: get {row:?}");
+            // Rows just after this one are absent: the next odd number, and a longer row.
+            let number: usize = std::str::from_utf8(&row[1..]).unwrap().parse().unwrap();
+            let odd = format!("r{:06}", number + 1);
+            assert!(
+                r.get_row(odd.as_bytes()).unwrap().is_empty(),
+                "{what}: {odd}"
+            );
+            let longer = [&row[..], b"0"].concat();
+            assert!(r.get_row(&longer).unwrap().is_empty(), "{what}: {longer:?}");
+            i += n;
+        }
+        for absent in [&b"a"[..], b"r", b"r0000001", b"r999999", b"s"] {
+            assert!(r.get_row(absent).unwrap().is_empty(), "{what}: {absent:?}");
+        }
+    }
+    // One scanner for everything: forward reseeks within a block, jumps back, block changes.
+    let mut s = r.scanner();
+    for (i, c) in cells.iter().enumerate() {
+        check_seek(&mut s, &keys, &keys[i], &format!("{what}: key {i}"));
+        // Same column, an older timestamp: strictly between this cell and the next one.
+        let between = make_key(
+            &c.row,
+            &c.family,
+            &c.qualifier,
+            c.timestamp - 1,
+            CellType::Put,
+        );
+        check_seek(&mut s, &keys, &between, &format!("{what}: after key {i}"));
+        check_seek(
+            &mut s,
+            &keys,
+            &last_on_row(&c.row),
+            &format!("{what}: row end {i}"),
+        );
+        if i % 7 == 0 {
+            let back = i / 2;
+            check_seek(
+                &mut s,
+                &keys,
+                &keys[back],
+                &format!("{what}: back to {back}"),
+            );
+        }
+    }
+    for i in (0..cells.len()).step_by(3).rev() {
+        check_seek(&mut s, &keys, &keys[i], &format!("{what}: backwards {i}"));
+    }
+    for row in ["a", "r000001", "r000101", "r001235", "r999999", "s"] {
+        let key = first_on_row(row.as_bytes());
+        check_seek(&mut s, &keys, &key, &format!("{what}: absent {row}"));
+        check_seek(
+            &mut r.scanner(),
+            &keys,
+            &key,
+            &format!("{what}: fresh {row}"),
+        );
+    }
+}
+
+#[test]
+fn gets_and_seeks_agree_with_the_model_across_block_boundaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let cells = model(1500);
+    for encoding in [DataBlockEncoding::None, DataBlockEncoding::FastDiff] {
+        for mvcc in [true, false] {
+            let path = dir.path().join(format!("{}-{mvcc}", encoding.name()));
+            let blocks = write(&path, &cells, encoding, mvcc);
+            assert!(blocks > 50, "{blocks} data blocks");
+            let uncached = Reader::open(&path, None).unwrap();
+            assert!(uncached.trailer().num_data_index_levels >= 2);
+            let what = format!("{} mvcc={mvcc}", encoding.name());
+            check_reader(&uncached, &cells, mvcc, &format!("{what} uncached"));
+            // A cache big enough for the file, and one so small blocks keep being evicted
+            // (and cached again without, then with, their cell offsets).
+            for capacity in [64 << 20, 8 << 10] {
+                let cache = BlockCache::new(capacity);
+                let r = Reader::open(&path, Some(cache.clone())).unwrap();
+                // A scan first caches the data blocks without their cell offsets.
+                assert_eq!(r.cells().count(), cells.len());
+                check_reader(&r, &cells, mvcc, &format!("{what} cache {capacity}"));
+                assert!(cache.stats().hits > 0, "{what}: the cache was used");
+            }
+        }
+    }
+}
+
+#[test]
+fn seeks_in_cached_blocks_find_the_first_of_duplicate_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dups");
+    let mut w = Writer::create(&path, WriterOptions::default()).unwrap();
+    let mut cells = Vec::new();
+    for row in [&b"a"[..], b"b", b"c"] {
+        // Ten copies of one key (newest sequence id first), all in one 64 KiB block.
+        for seq in (1..=10u64).rev() {
+            let mut c = Cell::put(row, &b"f"[..], &b"q"[..], 5, vec![b'v'; 30]);
+            c.seq_id = seq;
+            w.append(&c).unwrap();
+            cells.push(c);
+        }
+    }
+    w.finish().unwrap();
+    let r = Reader::open(&path, Some(BlockCache::new(1 << 20))).unwrap();
+    assert_eq!(r.root_index().len(), 1);
+    for _ in 0..2 {
+        let mut s = r.scanner();
+        let key = make_key(b"b", b"f", b"q", 5, CellType::Put);
+        assert!(s.seek(&key).unwrap());
+        assert_eq!(s.current().unwrap().seq_id(), 10);
+        // A forward reseek to the same key from a later copy stays put, as a scan would.
+        assert!(s.next().unwrap() && s.next().unwrap());
+        assert!(s.seek(&key).unwrap());
+        assert_eq!(s.current().unwrap().seq_id(), 8);
+        assert_eq!(r.get_row(b"b").unwrap(), &cells[10..20]);
+        assert_eq!(r.get_row(b"c").unwrap(), &cells[20..30]);
+        assert!(r.get_row(b"bb").unwrap().is_empty());
+    }
+}
