@@ -654,21 +654,94 @@ impl Reader {
     }
 
     /// All cells of `row`, after consulting the Bloom filter.
+    ///
+    /// The returned cells share one buffer holding the row (once per distinct row bytes) and
+    /// each cell's family, qualifier, value and tags, rather than five allocations per cell.
     pub fn get_row(self: &Arc<Self>, row: &[u8]) -> Result<Vec<Cell>> {
         if !self.may_contain_row(row)? {
             return Ok(Vec::new());
         }
-        let mut out = Vec::new();
         let mut s = self.scanner();
         s.seek(&first_on_row(row))?;
+        let mut buf: Vec<u8> = Vec::new();
+        let mut parts: Vec<CellParts> = Vec::new();
+        let mut row_at = 0..0;
         while let Some(c) = s.current() {
             if self.comparator.compare_rows(c.row(), row) != Ordering::Equal {
                 break;
             }
-            out.push(c.to_cell());
+            if parts.is_empty() {
+                // Room for the row and a few cells like this one.
+                buf.reserve(c.row().len() + 4 * (c.key_len() + c.value().len() + c.tags().len()));
+            }
+            // Rows that compare equal are byte-equal except under the catalog comparator.
+            if parts.is_empty() || buf.get(row_at.clone()) != Some(c.row()) {
+                row_at = buf.len()..buf.len() + c.row().len();
+                buf.extend_from_slice(c.row());
+            }
+            parts.push(CellParts::new(&c, row_at.clone(), buf.len()));
+            for part in [c.family(), c.qualifier(), c.value(), c.tags()] {
+                buf.extend_from_slice(part);
+            }
             s.next()?;
         }
+        let buf = Bytes::from(buf);
+        let mut row_bytes = Bytes::new();
+        let mut row_at = 0..0;
+        let mut out = Vec::with_capacity(parts.len());
+        for p in &parts {
+            if p.row != row_at || out.is_empty() {
+                row_at = p.row.clone();
+                row_bytes = buf.slice(row_at.clone());
+            }
+            let mut pos = p.start;
+            let mut take = |n: usize| {
+                pos += n;
+                buf.slice(pos - n..pos)
+            };
+            out.push(Cell {
+                row: row_bytes.clone(),
+                family: take(p.family_len),
+                qualifier: take(p.qualifier_len),
+                timestamp: p.timestamp,
+                type_code: p.type_code,
+                value: take(p.value_len),
+                tags: take(p.tags_len),
+                seq_id: p.seq_id,
+            });
+        }
         Ok(out)
+    }
+}
+
+/// Where one cell's parts are in [`Reader::get_row`]'s shared buffer, and its scalars.
+struct CellParts {
+    /// The cell's row bytes.
+    row: std::ops::Range<usize>,
+    /// Where its family, qualifier, value and tags follow one another.
+    start: usize,
+    family_len: usize,
+    qualifier_len: usize,
+    value_len: usize,
+    tags_len: usize,
+    timestamp: i64,
+    type_code: u8,
+    seq_id: u64,
+}
+
+impl CellParts {
+    fn new(c: &CellRef<'_>, row: std::ops::Range<usize>, start: usize) -> CellParts {
+        CellParts {
+            row,
+            start,
+            family_len: c.family().len(),
+            qualifier_len: c.qualifier().len(),
+            value_len: c.value().len(),
+            tags_len: c.tags().len(),
+            timestamp: c.timestamp(),
+            type_code: c.type_code(),
+            seq_id: c.seq_id(),
+        }
     }
 }
 

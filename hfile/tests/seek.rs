@@ -207,3 +207,40 @@ fn seeks_in_cached_blocks_find_the_first_of_duplicate_keys() {
         assert!(r.get_row(b"bb").unwrap().is_empty());
     }
 }
+
+#[test]
+fn get_row_cells_share_one_buffer_but_keep_their_own_row_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("meta");
+    // Under the catalog comparator `t,x` and `t,x,` are the same row (an empty region id),
+    // so one get returns cells with different row bytes.
+    let opts = WriterOptions {
+        comparator: Comparator::Meta,
+        bloom_type: hfile::BloomType::None,
+        ..WriterOptions::default()
+    };
+    let mut w = Writer::create(&path, opts).unwrap();
+    let cells = [
+        Cell::put(&b"t,x"[..], &b"info"[..], &b"a"[..], 2, &b"one"[..]),
+        Cell::put(&b"t,x,"[..], &b"info"[..], &b"b"[..], 2, &b""[..]),
+        Cell::put(&b"t,x"[..], &b"info"[..], &b"c"[..], 1, &b"three"[..]),
+        Cell::put(&b"t,y"[..], &b"info"[..], &b"a"[..], 1, &b"four"[..]),
+    ];
+    for c in &cells {
+        w.append(c).unwrap();
+    }
+    w.finish().unwrap();
+    for cache in [None, Some(BlockCache::new(1 << 20))] {
+        let r = Reader::open(&path, cache).unwrap();
+        let got = r.get_row(b"t,x").unwrap();
+        let want: Vec<Cell> = cells[..3]
+            .iter()
+            .map(|c| Cell {
+                seq_id: 0,
+                ..c.clone()
+            })
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(r.get_row(b"t,y").unwrap(), &cells[3..]);
+    }
+}
