@@ -10,7 +10,6 @@
 use std::cmp::Ordering;
 
 use hfile::cell::MAX_ROW_LENGTH;
-use hfile::{CellType, CellView};
 use store_server::rowkey::salt_byte;
 
 use crate::error::{Error, Result};
@@ -444,50 +443,6 @@ impl RowBuilder {
         }
         batch.rows += 1;
         Ok((row_off, row.key.len()))
-    }
-}
-
-/// A cell borrowed from sorted data, with the sequence id the output should carry.
-#[derive(Clone, Copy, Debug)]
-pub struct PutCell<'a> {
-    /// Row key.
-    pub row: &'a [u8],
-    /// Family.
-    pub family: &'a [u8],
-    /// Qualifier.
-    pub qualifier: &'a [u8],
-    /// Timestamp.
-    pub ts: i64,
-    /// Value.
-    pub value: &'a [u8],
-    /// Sequence id written with the cell (the ordinal in spill runs, 0 in final files).
-    pub seq: u64,
-}
-
-impl CellView for PutCell<'_> {
-    fn row(&self) -> &[u8] {
-        self.row
-    }
-    fn family(&self) -> &[u8] {
-        self.family
-    }
-    fn qualifier(&self) -> &[u8] {
-        self.qualifier
-    }
-    fn timestamp(&self) -> i64 {
-        self.ts
-    }
-    fn type_code(&self) -> u8 {
-        CellType::Put.code()
-    }
-    fn value(&self) -> &[u8] {
-        self.value
-    }
-    fn tags(&self) -> &[u8] {
-        &[]
-    }
-    fn seq_id(&self) -> u64 {
-        self.seq
     }
 }
 

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use hfile::{CellView, Reader, Writer, WriterOptions};
+use hfile::{CellSlices, CellView, Reader, Writer, WriterOptions};
 use rayon::prelude::*;
 
-use crate::cells::{same_key, ColumnTable, Entry, PutCell};
+use crate::cells::{same_key, ColumnTable, Entry};
 use crate::error::{Error, Result};
 use crate::partition::Regions;
 use crate::sort::{open_runs, Run, RunMerge, Sorted};
@@ -90,7 +90,7 @@ impl<'a> RollingWriter<'a> {
     }
 
     /// Appends a cell (cells must come sorted; sequence ids are written as 0).
-    pub fn append(&mut self, c: &PutCell<'_>) -> Result<()> {
+    pub fn append(&mut self, c: &CellSlices<'_>) -> Result<()> {
         let roll = match &self.current {
             Some(w) => w.bytes_written() >= self.max_size && c.row != self.last_row.as_slice(),
             None => false,
@@ -107,7 +107,7 @@ impl<'a> RollingWriter<'a> {
             self.current = Some(w);
         }
         if let Some(w) = &mut self.current {
-            w.append(&PutCell { seq: 0, ..*c })?;
+            w.append(&CellSlices { seq_id: 0, ..*c })?;
         }
         if self.last_row.as_slice() != c.row {
             self.last_row.clear();
@@ -208,14 +208,14 @@ fn write_from_memory(
                     continue;
                 }
                 prev = Some(ent);
-                w.append(&PutCell {
-                    row: ent.row(arena),
+                w.append(&CellSlices::put(
+                    ent.row(arena),
                     family,
-                    qualifier: table.qualifier_of(ent.col),
-                    ts: ent.ts,
-                    value: ent.value(arena),
-                    seq: 0,
-                })?;
+                    table.qualifier_of(ent.col),
+                    ent.ts,
+                    ent.value(arena),
+                    0,
+                ))?;
             }
             w.finish()
         })
@@ -258,14 +258,14 @@ fn write_from_runs(
                 if !span.end.is_empty() && c.row() >= span.end.as_slice() {
                     break;
                 }
-                w.append(&PutCell {
-                    row: c.row(),
+                w.append(&CellSlices::put(
+                    c.row(),
                     family,
-                    qualifier: c.qualifier(),
-                    ts: c.timestamp(),
-                    value: c.value(),
-                    seq: 0,
-                })?;
+                    c.qualifier(),
+                    c.timestamp(),
+                    c.value(),
+                    0,
+                ))?;
                 merge.advance()?;
             }
             w.finish()

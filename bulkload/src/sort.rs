@@ -13,11 +13,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hfile::{
-    BloomType, CellRef, CellView, Comparator, Compression, Reader, Scanner, Writer, WriterOptions,
+    BloomType, CellRef, CellSlices, CellView, Comparator, Compression, Reader, Scanner, Writer,
+    WriterOptions,
 };
 use rayon::prelude::*;
 
-use crate::cells::{compare_entries, same_key, Batch, ColumnTable, Entry, PutCell, ENTRY_SIZE};
+use crate::cells::{compare_entries, same_key, Batch, ColumnTable, Entry, ENTRY_SIZE};
 use crate::error::{Error, Result};
 
 /// Most runs merged at once; more are first merged into intermediate runs.
@@ -178,14 +179,14 @@ impl<'t> Sorter<'t> {
                         continue;
                     }
                     prev = Some(ent);
-                    w.append(&PutCell {
-                        row: ent.row(arena),
-                        family: table.family_name(fam),
-                        qualifier: table.qualifier_of(ent.col),
-                        ts: ent.ts,
-                        value: ent.value(arena),
-                        seq: ent.ord,
-                    })?;
+                    w.append(&CellSlices::put(
+                        ent.row(arena),
+                        table.family_name(fam),
+                        table.qualifier_of(ent.col),
+                        ent.ts,
+                        ent.value(arena),
+                        ent.ord,
+                    ))?;
                     cells += 1;
                 }
                 let summary = w.finish()?;

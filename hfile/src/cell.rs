@@ -347,6 +347,29 @@ pub struct CellSlices<'a> {
     pub seq_id: u64,
 }
 
+impl<'a> CellSlices<'a> {
+    /// A `Put` cell without tags.
+    pub fn put(
+        row: &'a [u8],
+        family: &'a [u8],
+        qualifier: &'a [u8],
+        timestamp: i64,
+        value: &'a [u8],
+        seq_id: u64,
+    ) -> Self {
+        CellSlices {
+            row,
+            family,
+            qualifier,
+            timestamp,
+            type_code: CellType::Put.code(),
+            value,
+            tags: &[],
+            seq_id,
+        }
+    }
+}
+
 impl<'a> From<&'a Cell> for CellSlices<'a> {
     fn from(c: &'a Cell) -> Self {
         CellSlices {

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use hfile::CellView;
+use hfile::{CellSlices, CellView};
 
 use crate::cursor::{first_on_row, CellCursor, MergeCursor};
 use crate::error::Result;
@@ -211,28 +211,21 @@ pub fn compact_files_with(
     if files.is_empty() {
         return Ok(report);
     }
-    let mut cursor = merged(&files)?;
-    let mut matcher = compaction_matcher(store.family().name.clone(), rules, major, now_ms);
     let max_seq = files.iter().map(|f| f.seq_id()).max().unwrap_or(0);
     let mut w = StoreFileWriter::create(store.tmp_dir(), store.dir(), None, store.family())?;
     let (mut cells_in, mut tombstones) = (0u64, 0u64);
     let mut dropped = DropCounts::default();
     let mut unpaid = 0u64;
-    let mut row: Vec<u8> = Vec::new();
-    while let Some(c) = cursor.peek() {
-        if c.row != row.as_slice() {
-            row.clear();
-            row.extend_from_slice(c.row);
-            matcher.start_row();
-        }
+    let family = &store.family().name;
+    classify_cells(&files, family, rules, major, now_ms, |c, verdict| {
         cells_in += 1;
         if c.cell_type().is_some_and(|t| t.is_delete()) {
             tombstones += 1;
         }
-        match matcher.check(&c) {
+        match verdict {
             Verdict::Keep => {
-                unpaid += cell_write_estimate(&c);
-                w.append(&c)?;
+                unpaid += cell_write_estimate(c);
+                w.append(c)?;
                 if unpaid >= 64 << 10 {
                     (hooks.on_write)(unpaid);
                     unpaid = 0;
@@ -240,8 +233,8 @@ pub fn compact_files_with(
             }
             Verdict::Skip(reason) => dropped.count(reason),
         }
-        cursor.advance()?;
-    }
+        Ok(())
+    })?;
     if unpaid > 0 {
         (hooks.on_write)(unpaid);
     }
@@ -264,33 +257,42 @@ pub fn compact_files_with(
     Ok(report)
 }
 
-/// A merging cursor over `files`, positioned at the first cell.
-pub fn merged(files: &[Arc<StoreFile>]) -> Result<MergeCursor> {
+/// Merges `files` (of `family`) and runs every cell through the rules a compaction applies
+/// (major: what a read would return; minor: drop only duplicates), calling `f` with each cell
+/// and its verdict in order.
+pub fn classify_cells(
+    files: &[Arc<StoreFile>],
+    family: &[u8],
+    rules: FamilyRules,
+    major: bool,
+    now_ms: i64,
+    mut f: impl FnMut(&CellSlices<'_>, Verdict) -> Result<()>,
+) -> Result<()> {
     let children: Vec<Box<dyn CellCursor>> = files
         .iter()
         .map(|f| Box::new(f.cursor()) as Box<dyn CellCursor>)
         .collect();
     let mut cursor = MergeCursor::new(children);
     cursor.seek(&first_on_row(b""))?;
-    Ok(cursor)
-}
-
-/// The matcher a compaction of one family runs its cells through: a major compaction
-/// keeps what a read would return; a minor one drops only duplicates.
-pub fn compaction_matcher(
-    family: Vec<u8>,
-    rules: FamilyRules,
-    major: bool,
-    now_ms: i64,
-) -> RowMatcher {
-    let mut map = HashMap::new();
-    map.insert(family, rules);
     let mode = if major {
         Mode::MajorCompaction
     } else {
         Mode::MinorCompaction
     };
-    RowMatcher::new(Arc::new(map), mode, now_ms)
+    let rules = HashMap::from([(family.to_vec(), rules)]);
+    let mut matcher = RowMatcher::new(Arc::new(rules), mode, now_ms);
+    let mut row: Vec<u8> = Vec::new();
+    while let Some(c) = cursor.peek() {
+        if c.row != row.as_slice() {
+            row.clear();
+            row.extend_from_slice(c.row);
+            matcher.start_row();
+        }
+        let verdict = matcher.check(&c);
+        f(&c, verdict)?;
+        cursor.advance()?;
+    }
+    Ok(())
 }
 
 /// Compacts every store of a region: all files if `major` (the memstore is flushed first

@@ -6,10 +6,9 @@
 use std::sync::Arc;
 
 use crate::compaction::{
-    cell_write_estimate, compaction_matcher, family_rules, files_to_compact, merged,
-    CompactionConfig, DropCounts,
+    cell_write_estimate, classify_cells, family_rules, files_to_compact, CompactionConfig,
+    DropCounts,
 };
-use crate::cursor::CellCursor;
 use crate::error::Result;
 use crate::matcher::Verdict;
 use crate::region::Region;
@@ -237,26 +236,18 @@ fn dry_run(
     if files.is_empty() {
         return Ok((0, 0, dropped, 0, 0));
     }
-    let mut cursor = merged(files)?;
-    let mut matcher = compaction_matcher(family.to_vec(), *rules, major, now_ms);
-    let mut row: Vec<u8> = Vec::new();
-    while let Some(c) = cursor.peek() {
-        if c.row != row.as_slice() {
-            row.clear();
-            row.extend_from_slice(c.row);
-            matcher.start_row();
-        }
-        let bytes = cell_write_estimate(&c);
+    classify_cells(files, family, *rules, major, now_ms, |c, verdict| {
+        let bytes = cell_write_estimate(c);
         cells_in += 1;
         est_in += bytes;
-        match matcher.check(&c) {
+        match verdict {
             Verdict::Keep => {
                 cells_out += 1;
                 est_out += bytes;
             }
             Verdict::Skip(reason) => dropped.count(reason),
         }
-        cursor.advance()?;
-    }
+        Ok(())
+    })?;
     Ok((cells_in, cells_out, dropped, est_in, est_out))
 }
