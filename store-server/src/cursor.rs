@@ -2,14 +2,12 @@
 //! over memstores and store files that the read path and compactions consume.
 
 use std::cmp::Ordering;
-use std::collections::VecDeque;
-use std::ops::Bound;
 use std::sync::Arc;
 
 use hfile::{Cell, CellSlices, CellType};
 
 use crate::error::Result;
-use crate::memstore::{compare_with_seq, MemCell, MemStore};
+use crate::memstore::{compare_with_seq, MemCell, MemPosition, MemStore};
 
 /// A forward cursor over cells in HBase order (identical keys newest sequence id first).
 /// The current cell is borrowed from the source (a memstore cell, a store file's block), so
@@ -68,69 +66,47 @@ pub fn first_on_row(row: &[u8]) -> Cell {
     probe(row, b"", b"")
 }
 
-/// The cells a [`MemCursor`] copies out of the skip list at most per refill: refills start
-/// small (a point read needs a cell or two) and double up to this.
-const MEM_BATCH_MAX: usize = 256;
-
-/// A cursor over one memstore that hides cells above a read point. It copies cells out of
-/// the skip list in batches (a `Cell` copy shares its bytes), so stepping costs no skip-list
-/// search; cells inserted later are above the read point and invisible anyway.
+/// A cursor over one memstore that hides cells above a read point. It walks the skip list's
+/// links from the entry it is at, and hands out the cells it passes borrowed; cells inserted
+/// after the cursor was made are above the read point and invisible anyway.
 pub struct MemCursor {
-    mem: Arc<MemStore>,
+    pos: MemPosition,
     read_point: u64,
-    buf: VecDeque<Cell>,
-    batch: usize,
 }
 
 impl MemCursor {
     /// A cursor over `mem` showing cells with `seq_id <= read_point`; call `seek` first.
     pub fn new(mem: Arc<MemStore>, read_point: u64) -> MemCursor {
         MemCursor {
-            mem,
+            pos: MemPosition::new(mem),
             read_point,
-            buf: VecDeque::new(),
-            batch: 1,
-        }
-    }
-
-    /// Drops the front cell, refilling after it when the batch runs out.
-    fn pop(&mut self) {
-        if let Some(c) = self.buf.pop_front() {
-            if self.buf.is_empty() {
-                self.batch = (self.batch * 2).min(MEM_BATCH_MAX);
-                let last = MemCell(c);
-                self.mem
-                    .fill(Bound::Excluded(&last), self.batch, &mut self.buf);
-            }
         }
     }
 
     fn skip_invisible(&mut self) {
-        while self.buf.front().is_some_and(|c| c.seq_id > self.read_point) {
-            self.pop();
+        while self
+            .pos
+            .current()
+            .is_some_and(|c| c.seq_id > self.read_point)
+        {
+            self.pos.advance();
         }
     }
 }
 
 impl CellCursor for MemCursor {
     fn peek(&self) -> Option<CellSlices<'_>> {
-        self.buf.front().map(CellSlices::from)
+        self.pos.current().map(CellSlices::from)
     }
 
     fn advance(&mut self) -> Result<()> {
-        self.pop();
+        self.pos.advance();
         self.skip_invisible();
         Ok(())
     }
 
     fn seek(&mut self, probe: &Cell) -> Result<()> {
-        self.buf.clear();
-        self.batch = 2;
-        self.mem.fill(
-            Bound::Included(&MemCell(probe.clone())),
-            self.batch,
-            &mut self.buf,
-        );
+        self.pos.seek(&MemCell(probe.clone()));
         self.skip_invisible();
         Ok(())
     }

@@ -7,8 +7,9 @@
 use std::cmp::Ordering;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::Arc;
 
-use crossbeam_skiplist::SkipSet;
+use crossbeam_skiplist::{set::Entry, SkipSet};
 use hfile::{Cell, CellView, Comparator};
 
 /// A cell ordered the way the engine merges cells: HBase cell order, then sequence id
@@ -113,31 +114,52 @@ impl MemStore {
         }
     }
 
-    /// The first cell at or after `probe` (in [`MemCell`] order).
-    pub fn at_or_after(&self, probe: &MemCell) -> Option<Cell> {
-        self.cells
-            .lower_bound(Bound::Included(probe))
-            .map(|e| e.value().0.clone())
-    }
-
-    /// Appends up to `n` cells from `from` on (in order) to `out`.
-    pub fn fill(
-        &self,
-        from: Bound<&MemCell>,
-        n: usize,
-        out: &mut std::collections::VecDeque<Cell>,
-    ) {
-        out.extend(
-            self.cells
-                .range((from, Bound::Unbounded))
-                .take(n)
-                .map(|e| e.value().0.clone()),
-        );
-    }
-
     /// All cells in order (for flushing a snapshot).
     pub fn iter(&self) -> impl Iterator<Item = Cell> + '_ {
         self.cells.iter().map(|e| e.value().0.clone())
+    }
+}
+
+/// The skip-list entry a [`MemPosition`] is at, borrowed from the memstore it owns.
+type EntryAt<'a> = Option<Entry<'a, MemCell>>;
+
+self_cell::self_cell!(
+    struct PositionCell {
+        owner: Arc<MemStore>,
+        #[covariant]
+        dependent: EntryAt,
+    }
+);
+
+/// A position in one memstore's skip list. It holds the entry it is at (which keeps the
+/// memstore alive), so stepping follows the list's links: no search and no copy per cell.
+pub struct MemPosition(PositionCell);
+
+impl MemPosition {
+    /// A position in `mem` before the first seek (at no cell).
+    pub fn new(mem: Arc<MemStore>) -> MemPosition {
+        MemPosition(PositionCell::new(mem, |_| None))
+    }
+
+    /// Moves to the first cell at or after `probe` (in [`MemCell`] order).
+    pub fn seek(&mut self, probe: &MemCell) {
+        self.0.with_dependent_mut(|mem, at| {
+            *at = mem.cells.lower_bound(Bound::Included(probe));
+        });
+    }
+
+    /// Moves to the next cell; past the last one the position is at no cell.
+    pub fn advance(&mut self) {
+        self.0.with_dependent_mut(|_, at| {
+            if at.as_mut().is_some_and(|e| !e.move_next()) {
+                *at = None;
+            }
+        });
+    }
+
+    /// The cell the position is at.
+    pub fn current(&self) -> Option<&Cell> {
+        self.0.borrow_dependent().as_ref().map(|e| &e.value().0)
     }
 }
 
@@ -154,7 +176,7 @@ mod tests {
 
     #[test]
     fn order_and_seek() {
-        let m = MemStore::new();
+        let m = Arc::new(MemStore::new());
         m.add(put("b", "q", 1, 1));
         m.add(put("a", "q", 1, 2));
         m.add(put("a", "q", 5, 3));
@@ -186,8 +208,11 @@ mod tests {
         let probe = Cell::delete("b", "", "", i64::MAX, CellType::Maximum);
         let mut probe = probe;
         probe.seq_id = u64::MAX;
-        let got = m.at_or_after(&MemCell(probe));
-        assert_eq!(got.map(|c| c.row), Some(bytes::Bytes::from_static(b"b")));
+        let mut pos = MemPosition::new(m.clone());
+        pos.seek(&MemCell(probe));
+        assert_eq!(pos.current().map(|c| &c.row[..]), Some(&b"b"[..]));
+        pos.advance();
+        assert!(pos.current().is_none());
         assert!(m.size() > 0);
         assert_eq!(m.max_seq_id(), 5);
         assert_eq!(m.time_range(), Some((1, 5)));
