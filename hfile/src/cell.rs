@@ -264,6 +264,7 @@ pub struct CellRef<'a> {
 
 impl<'a> CellRef<'a> {
     /// Wraps a serialized key; returns `None` if the key is malformed.
+    #[inline]
     pub fn new(key: &'a [u8], value: &'a [u8], tags: &'a [u8], seq_id: u64) -> Option<Self> {
         let (row_len, family_len) = parse_key(key)?;
         Some(CellRef {
@@ -274,6 +275,25 @@ impl<'a> CellRef<'a> {
             row_len,
             family_len,
         })
+    }
+
+    /// Wraps a key whose row and family lengths [`parse_key`] already returned.
+    #[inline]
+    pub(crate) fn parsed(
+        key: &'a [u8],
+        value: &'a [u8],
+        tags: &'a [u8],
+        seq_id: u64,
+        (row_len, family_len): (u16, u8),
+    ) -> Self {
+        CellRef {
+            key,
+            value,
+            tags,
+            seq_id,
+            row_len,
+            family_len,
+        }
     }
 
     /// The serialized `KeyValue` key.
@@ -386,6 +406,7 @@ impl<'a> From<&'a Cell> for CellSlices<'a> {
 }
 
 impl<'a> From<CellRef<'a>> for CellSlices<'a> {
+    #[inline]
     fn from(c: CellRef<'a>) -> Self {
         let k = c.key;
         let fam = 3 + c.row_len as usize;
@@ -450,6 +471,7 @@ pub fn parse_key(key: &[u8]) -> Option<(u16, u8)> {
 }
 
 /// Appends a `KeyValue` key built from its parts to `out`.
+#[inline]
 pub fn write_key(
     out: &mut Vec<u8>,
     row: &[u8],
@@ -539,6 +561,7 @@ impl Comparator {
     }
 
     /// Compares two rows.
+    #[inline]
     pub fn compare_rows(self, a: &[u8], b: &[u8]) -> Ordering {
         match self {
             Comparator::Meta => compare_meta_rows(a, b),

@@ -3,7 +3,7 @@
 //! An encoded data block (`DATABLKE`) starts with the encoding id (u16) and the size the
 //! block would have unencoded (i32), followed by the encoded cells.
 
-use crate::cell::{parse_key, CellRef, CellView};
+use crate::cell::{parse_key, CellRef};
 use crate::varint::{be_i32, read_compressed_int, read_vlong, write_compressed_int, write_vlong};
 
 /// A data block encoding, with HBase's id.
@@ -79,7 +79,6 @@ pub struct BlockEncoder {
     /// Previous cell's key (FAST_DIFF).
     prev_key: Vec<u8>,
     prev_value: Vec<u8>,
-    scratch_key: Vec<u8>,
     /// Bytes the block would take unencoded.
     unencoded_size: usize,
     cells: usize,
@@ -93,7 +92,6 @@ impl BlockEncoder {
             format,
             prev_key: Vec::new(),
             prev_value: Vec::new(),
-            scratch_key: Vec::new(),
             unencoded_size: 0,
             cells: 0,
         }
@@ -120,43 +118,40 @@ impl BlockEncoder {
         self.unencoded_size
     }
 
-    /// Appends one cell to the block in `out`.
-    pub fn add<C: CellView + ?Sized>(&mut self, cell: &C, out: &mut Vec<u8>) {
-        let klen = cell.key_len();
-        let value = cell.value();
+    /// Appends one cell to the block in `out`: its serialized `KeyValue` key (as the writer
+    /// already built it), value, tags and sequence id.
+    pub fn add(&mut self, key: &[u8], value: &[u8], tags: &[u8], seq_id: u64, out: &mut Vec<u8>) {
+        let klen = key.len();
         let mut unencoded = 8 + klen + value.len();
         match self.encoding {
             DataBlockEncoding::None => {
                 out.extend_from_slice(&(klen as u32).to_be_bytes());
                 out.extend_from_slice(&(value.len() as u32).to_be_bytes());
-                cell.write_key(out);
+                out.extend_from_slice(key);
                 out.extend_from_slice(value);
                 if self.format.tags {
-                    out.extend_from_slice(&(cell.tags().len() as u16).to_be_bytes());
-                    out.extend_from_slice(cell.tags());
+                    out.extend_from_slice(&(tags.len() as u16).to_be_bytes());
+                    out.extend_from_slice(tags);
                 }
             }
             DataBlockEncoding::FastDiff => {
-                self.scratch_key.clear();
-                cell.write_key(&mut self.scratch_key);
-                let key = std::mem::take(&mut self.scratch_key);
-                self.fast_diff_cell(&key, value, out);
-                self.scratch_key = key;
+                self.fast_diff_cell(key, value, out);
                 if self.format.tags {
-                    write_compressed_int(out, cell.tags().len() as u32);
-                    out.extend_from_slice(cell.tags());
+                    write_compressed_int(out, tags.len() as u32);
+                    out.extend_from_slice(tags);
                 }
-                std::mem::swap(&mut self.prev_key, &mut self.scratch_key);
+                self.prev_key.clear();
+                self.prev_key.extend_from_slice(key);
                 self.prev_value.clear();
                 self.prev_value.extend_from_slice(value);
             }
         }
         if self.format.tags {
-            unencoded += 2 + cell.tags().len();
+            unencoded += 2 + tags.len();
         }
         if self.format.mvcc {
             let before = out.len();
-            write_vlong(out, cell.seq_id() as i64);
+            write_vlong(out, seq_id as i64);
             unencoded += out.len() - before;
         }
         self.unencoded_size += unencoded;
@@ -278,6 +273,9 @@ pub struct BlockCursor {
     value_range: (usize, usize),
     tags_range: (usize, usize),
     seq_id: u64,
+    /// Row and family lengths of the current key (parsed and checked once per cell).
+    row_len: u16,
+    family_len: u8,
     valid: bool,
     first: bool,
     // FAST_DIFF state
@@ -309,6 +307,8 @@ impl BlockCursor {
             value_range: (0, 0),
             tags_range: (0, 0),
             seq_id: 0,
+            row_len: 0,
+            family_len: 0,
             valid: false,
             first: true,
             key_len: 0,
@@ -371,6 +371,7 @@ impl BlockCursor {
     }
 
     /// The current cell (the cursor must be valid and `block` the block it was rewound on).
+    #[inline]
     pub fn current<'a>(&'a self, block: &'a [u8]) -> Option<CellRef<'a>> {
         if !self.valid {
             return None;
@@ -379,15 +380,17 @@ impl BlockCursor {
             DataBlockEncoding::None => &block[self.key_range.0..self.key_range.1],
             DataBlockEncoding::FastDiff => &self.key_buf,
         };
-        CellRef::new(
+        Some(CellRef::parsed(
             key,
             &block[self.value_range.0..self.value_range.1],
             &block[self.tags_range.0..self.tags_range.1],
             self.seq_id,
-        )
+            (self.row_len, self.family_len),
+        ))
     }
 
     /// The current key.
+    #[inline]
     pub fn key<'a>(&'a self, block: &'a [u8]) -> &'a [u8] {
         match self.encoding {
             DataBlockEncoding::None => &block[self.key_range.0..self.key_range.1],
@@ -453,14 +456,14 @@ impl BlockCursor {
                 reason: "cell runs past the end of the block",
             });
         }
-        let key = self.key(block);
-        if parse_key(key).is_none() {
+        let Some((row_len, family_len)) = parse_key(self.key(block)) else {
             self.valid = false;
             return Err(DecodeError {
                 pos: start,
                 reason: "malformed key",
             });
-        }
+        };
+        (self.row_len, self.family_len) = (row_len, family_len);
         self.valid = true;
         self.first = false;
         self.cell_start = start;

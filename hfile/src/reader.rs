@@ -951,6 +951,7 @@ impl Scanner {
     }
 
     /// The current cell, or `None` when the scanner is exhausted or not positioned.
+    #[inline]
     pub fn current(&self) -> Option<CellRef<'_>> {
         self.block_offset?;
         self.cursor.current(&self.block)

@@ -370,7 +370,13 @@ impl Writer {
             self.block_first_key.extend_from_slice(&key);
         }
         self.add_bloom_keys(cell);
-        self.encoder.add(cell, &mut self.block_buf);
+        self.encoder.add(
+            &key,
+            cell.value(),
+            cell.tags(),
+            cell.seq_id(),
+            &mut self.block_buf,
+        );
 
         let type_code = cell.type_code();
         let ts = cell.timestamp();
