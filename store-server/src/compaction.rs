@@ -268,11 +268,7 @@ pub fn classify_cells(
     now_ms: i64,
     mut f: impl FnMut(&CellSlices<'_>, Verdict) -> Result<()>,
 ) -> Result<()> {
-    let children: Vec<Box<dyn CellCursor>> = files
-        .iter()
-        .map(|f| Box::new(f.cursor()) as Box<dyn CellCursor>)
-        .collect();
-    let mut cursor = MergeCursor::new(children);
+    let mut cursor = MergeCursor::new(files.iter().map(|f| f.cursor()).collect());
     cursor.seek(&first_on_row(b""))?;
     let mode = if major {
         Mode::MajorCompaction

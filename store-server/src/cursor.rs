@@ -145,17 +145,37 @@ impl CellCursor for VecCursor {
     }
 }
 
+/// A boxed cursor is a cursor (for merges of mixed sources).
+impl<C: CellCursor + ?Sized> CellCursor for Box<C> {
+    fn peek(&self) -> Option<CellSlices<'_>> {
+        (**self).peek()
+    }
+
+    fn advance(&mut self) -> Result<()> {
+        (**self).advance()
+    }
+
+    fn seek(&mut self, probe: &Cell) -> Result<()> {
+        (**self).seek(probe)
+    }
+
+    fn reseek(&mut self, probe: &Cell) -> Result<()> {
+        (**self).reseek(probe)
+    }
+}
+
 /// Merges several cursors into one sorted stream with a binary heap of the children (HBase's
-/// `KeyValueHeap`). Ties (identical key and sequence id) go to the earlier child.
-pub struct MergeCursor {
-    children: Vec<Box<dyn CellCursor>>,
+/// `KeyValueHeap`). Ties (identical key and sequence id) go to the earlier child. Children of
+/// one concrete type (a compaction's store files) merge without dynamic dispatch.
+pub struct MergeCursor<C: CellCursor = Box<dyn CellCursor>> {
+    children: Vec<C>,
     /// Indexes of the children that have a current cell, as a min-heap on that cell.
     heap: Vec<usize>,
 }
 
-impl MergeCursor {
+impl<C: CellCursor> MergeCursor<C> {
     /// Merges `children`; call `seek` before reading.
-    pub fn new(children: Vec<Box<dyn CellCursor>>) -> MergeCursor {
+    pub fn new(children: Vec<C>) -> MergeCursor<C> {
         let mut m = MergeCursor {
             children,
             heap: Vec::new(),
@@ -164,26 +184,40 @@ impl MergeCursor {
         m
     }
 
-    fn less(&self, a: usize, b: usize) -> bool {
-        match (self.children[a].peek(), self.children[b].peek()) {
-            (Some(x), Some(y)) => compare_with_seq(&x, &y).then(a.cmp(&b)) == Ordering::Less,
-            (x, _) => x.is_some(),
-        }
-    }
-
+    /// Moves the child at heap position `i` down to its place. The sinking child's cell is
+    /// peeked once, and each child below once per level (a file child parses its cell on
+    /// every peek, and this is the merge's inner loop).
     fn sift_down(&mut self, mut i: usize) {
-        let n = self.heap.len();
+        let (children, heap) = (&self.children, &mut self.heap);
+        let n = heap.len();
+        let Some(&sinking) = heap.get(i) else {
+            return;
+        };
+        let Some(cell) = children[sinking].peek() else {
+            return;
+        };
+        // `a` (child `ia`) sorts before `b` (child `ib`); ties go to the earlier child.
+        let before = |a: &CellSlices<'_>, ia: usize, b: &CellSlices<'_>, ib: usize| {
+            compare_with_seq(a, b).then(ia.cmp(&ib)) == Ordering::Less
+        };
         loop {
-            let mut min = i;
-            for child in [2 * i + 1, 2 * i + 2] {
-                if child < n && self.less(self.heap[child], self.heap[min]) {
-                    min = child;
-                }
-            }
-            if min == i {
+            let l = 2 * i + 1;
+            if l >= n {
                 return;
             }
-            self.heap.swap(i, min);
+            let Some(lc) = children[heap[l]].peek() else {
+                return;
+            };
+            let (mut min, mut min_cell) = (l, lc);
+            if let Some(rc) = heap.get(l + 1).and_then(|&r| children[r].peek()) {
+                if before(&rc, heap[l + 1], &min_cell, heap[l]) {
+                    (min, min_cell) = (l + 1, rc);
+                }
+            }
+            if !before(&min_cell, heap[min], &cell, sinking) {
+                return;
+            }
+            heap.swap(i, min);
             i = min;
         }
     }
@@ -198,7 +232,7 @@ impl MergeCursor {
     }
 }
 
-impl CellCursor for MergeCursor {
+impl<C: CellCursor> CellCursor for MergeCursor<C> {
     fn peek(&self) -> Option<CellSlices<'_>> {
         self.heap.first().and_then(|&i| self.children[i].peek())
     }
@@ -249,7 +283,7 @@ mod tests {
         let mem = Arc::new(MemStore::new());
         mem.add(put("a", 3, 20));
         mem.add(put("b", 5, 30)); // invisible at read point 25
-        let mut m = MergeCursor::new(vec![
+        let mut m: MergeCursor = MergeCursor::new(vec![
             Box::new(a),
             Box::new(b),
             Box::new(MemCursor::new(mem, 25)),
