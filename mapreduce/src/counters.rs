@@ -2,7 +2,6 @@
 //! attempt and merged into the job's totals only when the attempt succeeds (so retried
 //! attempts never count twice).
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// The group of the runner's own counters (Hadoop's "Map-Reduce Framework").
@@ -42,9 +41,13 @@ pub const FAILED_REDUCE_TASKS: &str = "Failed reduce tasks";
 pub const INPUT_SPLITS: &str = "Input splits";
 
 /// A set of counters, `(group, name) -> value`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// A job has a handful of counters and bumps them per row, so they live in a short list
+/// searched by equality (cheaper per bump than a map's ordered comparisons); listing and
+/// display order them by group and name.
+#[derive(Clone, Debug, Default)]
 pub struct Counters {
-    values: BTreeMap<String, BTreeMap<String, i64>>,
+    values: Vec<(String, String, i64)>,
 }
 
 impl Counters {
@@ -55,71 +58,73 @@ impl Counters {
 
     /// Adds `n` to counter `group:name` (creating it at 0).
     pub fn incr(&mut self, group: &str, name: &str, n: i64) {
-        match self.values.get_mut(group) {
-            Some(g) => match g.get_mut(name) {
-                Some(v) => *v += n,
-                None => {
-                    g.insert(name.to_string(), n);
-                }
-            },
-            None => {
-                let mut g = BTreeMap::new();
-                g.insert(name.to_string(), n);
-                self.values.insert(group.to_string(), g);
-            }
+        match self
+            .values
+            .iter_mut()
+            .find(|(g, m, _)| m == name && g == group)
+        {
+            Some((_, _, v)) => *v += n,
+            None => self.values.push((group.to_string(), name.to_string(), n)),
         }
     }
 
     /// The value of `group:name` (0 if never incremented).
     pub fn get(&self, group: &str, name: &str) -> i64 {
         self.values
-            .get(group)
-            .and_then(|g| g.get(name))
-            .copied()
-            .unwrap_or(0)
+            .iter()
+            .find(|(g, m, _)| m == name && g == group)
+            .map_or(0, |(_, _, v)| *v)
     }
 
     /// Adds every counter of `other` to this set.
     pub fn merge(&mut self, other: &Counters) {
-        for (g, names) in &other.values {
-            for (n, v) in names {
-                self.incr(g, n, *v);
-            }
+        for (g, n, v) in &other.values {
+            self.incr(g, n, *v);
         }
-    }
-
-    /// The counters of one group, by name.
-    pub fn group(&self, group: &str) -> Option<&BTreeMap<String, i64>> {
-        self.values.get(group)
     }
 
     /// Every `(group, name, value)`, groups and names in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str, i64)> {
-        self.values
+        let mut all: Vec<(&str, &str, i64)> = self
+            .values
             .iter()
-            .flat_map(|(g, names)| names.iter().map(move |(n, v)| (g.as_str(), n.as_str(), *v)))
+            .map(|(g, n, v)| (g.as_str(), n.as_str(), *v))
+            .collect();
+        all.sort_unstable();
+        all.into_iter()
     }
 
     /// Number of counters.
     pub fn len(&self) -> usize {
-        self.values.values().map(|g| g.len()).sum()
+        self.values.len()
     }
 
     /// True if there are no counters.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.values.is_empty()
     }
 }
+
+impl PartialEq for Counters {
+    /// Equal when every counter has the same value (the order they were created in aside).
+    fn eq(&self, other: &Counters) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Counters {}
 
 impl fmt::Display for Counters {
     /// Hadoop's layout: `Counters: N`, then each group and its `name=value` lines.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "Counters: {}", self.len())?;
-        for (g, names) in &self.values {
-            writeln!(f, "\t{g}")?;
-            for (n, v) in names {
-                writeln!(f, "\t\t{n}={v}")?;
+        let mut group = None;
+        for (g, n, v) in self.iter() {
+            if group != Some(g) {
+                writeln!(f, "\t{g}")?;
+                group = Some(g);
             }
+            writeln!(f, "\t\t{n}={v}")?;
         }
         Ok(())
     }

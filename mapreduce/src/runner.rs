@@ -281,14 +281,13 @@ impl Runner {
                 };
                 let rows = self.conn.table(&table.to_string())?.scan(&s)?;
                 let mut builder = CellBatchBuilder::new();
-                for row in rows {
+                // Counted here and added once: the per-row bumps would cost as much as a
+                // simple map function.
+                let (mut records, mut cells) = (0i64, 0i64);
+                let result = rows.into_iter().try_for_each(|row| -> Result<()> {
                     let row = row?;
-                    ctx.incr(counters::FRAMEWORK, counters::MAP_INPUT_RECORDS, 1);
-                    ctx.incr(
-                        counters::FRAMEWORK,
-                        counters::MAP_INPUT_CELLS,
-                        row.cells.len() as i64,
-                    );
+                    records += 1;
+                    cells += row.cells.len() as i64;
                     match map {
                         MapFn::Rows(f) => f(&row, ctx, emit)?,
                         MapFn::Batches { f, batch_cells } => {
@@ -298,7 +297,11 @@ impl Runner {
                             }
                         }
                     }
-                }
+                    Ok(())
+                });
+                ctx.incr(counters::FRAMEWORK, counters::MAP_INPUT_RECORDS, records);
+                ctx.incr(counters::FRAMEWORK, counters::MAP_INPUT_CELLS, cells);
+                result?;
                 if let MapFn::Batches { f, .. } = map {
                     if !builder.is_empty() {
                         f(&builder.finish()?, ctx, emit)?;

@@ -423,6 +423,7 @@ impl Region {
                 crate::now_ms(),
             ),
             scan,
+            row: RowBuffer::default(),
         })
     }
 
@@ -532,6 +533,7 @@ pub struct RegionScanner {
     hi: Bound,
     scan: Arc<Scan>,
     matcher: RowMatcher,
+    row: RowBuffer,
 }
 
 /// Versions of one column a scan steps over before it seeks past the column instead.
@@ -550,25 +552,24 @@ impl RegionScanner {
             filter.and_then(|f| f.cells_per_row())
         };
         loop {
-            let row = match self.cursor.peek() {
+            match self.cursor.peek() {
                 None => return Ok(None),
                 Some(c) if self.hi.is_past(c.row) => return Ok(None),
-                Some(c) => bytes::Bytes::copy_from_slice(c.row),
-            };
-            if !filter.is_none_or(|f| f.row_passes(&row)) {
-                let mut next = row.to_vec();
+                Some(c) => self.row.start(c.row),
+            }
+            if !filter.is_none_or(|f| f.row_passes(self.row.key())) {
+                let mut next = self.row.key().to_vec();
                 next.push(0);
                 self.cursor.seek(&first_on_row(&next))?;
                 continue;
             }
             self.matcher.start_row();
-            let mut cells = Vec::new();
             let mut skipped = 0u32;
             while let Some(c) = self.cursor.peek() {
-                if c.row != row.as_ref() {
+                if c.row != self.row.key() {
                     break;
                 }
-                if max_cells.is_some_and(|n| cells.len() >= n) {
+                if max_cells.is_some_and(|n| self.row.len() >= n) {
                     self.cursor.advance()?;
                     continue;
                 }
@@ -576,14 +577,14 @@ impl RegionScanner {
                     Verdict::Keep => {
                         skipped = 0;
                         if all_cells || self.scan.selects(c.family, c.qualifier) {
-                            cells.push(owned_cell(&row, &c));
+                            self.row.push(&c);
                         }
                     }
                     Verdict::Skip(Skip::ExcessVersions) => {
                         skipped += 1;
                         if skipped >= SKIPS_BEFORE_SEEK {
                             // A long run of old versions: seek past the column.
-                            let next = after_column(&row, c.family, c.qualifier);
+                            let next = after_column(self.row.key(), c.family, c.qualifier);
                             skipped = 0;
                             self.cursor.reseek(&next)?;
                             continue;
@@ -593,24 +594,77 @@ impl RegionScanner {
                 }
                 self.cursor.advance()?;
             }
-            finish_row(&self.scan, &mut cells);
-            if !cells.is_empty() {
-                return Ok(Some(RowResult { row, cells }));
+            if self.row.is_empty() {
+                continue;
+            }
+            let mut result = self.row.finish();
+            finish_row(&self.scan, &mut result.cells);
+            if !result.cells.is_empty() {
+                return Ok(Some(result));
             }
         }
     }
 }
 
-/// An owned copy of a borrowed cell of `row` (sharing the row's bytes).
-fn owned_cell(row: &bytes::Bytes, c: &CellSlices<'_>) -> Cell {
-    Cell {
-        row: row.clone(),
-        family: bytes::Bytes::copy_from_slice(c.family),
-        qualifier: bytes::Bytes::copy_from_slice(c.qualifier),
-        timestamp: c.timestamp,
-        type_code: c.type_code,
-        value: bytes::Bytes::copy_from_slice(c.value),
-        tags: bytes::Bytes::copy_from_slice(c.tags),
-        seq_id: c.seq_id,
+/// The row a scanner is assembling: its key and the kept cells' bytes in one reused buffer,
+/// turned into a [`RowResult`] whose cells share one allocation.
+#[derive(Default)]
+struct RowBuffer {
+    /// The row key, then each kept cell's family, qualifier, value and tags.
+    data: Vec<u8>,
+    row_len: usize,
+    /// Per kept cell: where its family starts, the end of family, qualifier, value and
+    /// tags in `data`, and its timestamp, type and sequence id.
+    cells: Vec<([usize; 5], i64, u8, u64)>,
+}
+
+impl RowBuffer {
+    fn start(&mut self, row: &[u8]) {
+        self.data.clear();
+        self.data.extend_from_slice(row);
+        self.row_len = row.len();
+        self.cells.clear();
+    }
+
+    fn key(&self) -> &[u8] {
+        &self.data[..self.row_len]
+    }
+
+    fn len(&self) -> usize {
+        self.cells.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    fn push(&mut self, c: &CellSlices<'_>) {
+        let start = self.data.len();
+        let mut ends = [start; 5];
+        for (i, part) in [c.family, c.qualifier, c.value, c.tags].into_iter().enumerate() {
+            self.data.extend_from_slice(part);
+            ends[i + 1] = self.data.len();
+        }
+        self.cells.push((ends, c.timestamp, c.type_code, c.seq_id));
+    }
+
+    fn finish(&self) -> RowResult {
+        let data = bytes::Bytes::copy_from_slice(&self.data);
+        let row = data.slice(..self.row_len);
+        let cells = self
+            .cells
+            .iter()
+            .map(|&(e, timestamp, type_code, seq_id)| Cell {
+                row: row.clone(),
+                family: data.slice(e[0]..e[1]),
+                qualifier: data.slice(e[1]..e[2]),
+                timestamp,
+                type_code,
+                value: data.slice(e[2]..e[3]),
+                tags: data.slice(e[3]..e[4]),
+                seq_id,
+            })
+            .collect();
+        RowResult { row, cells }
     }
 }
