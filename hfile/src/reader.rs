@@ -408,6 +408,12 @@ impl Reader {
 
     /// Reads a block through the cache.
     pub fn block(&self, offset: u64) -> Result<Block> {
+        self.block_filling(offset, true)
+    }
+
+    /// Reads a block: from the cache if it is there, else from the file, caching it only if
+    /// `fill` (one-pass scans such as compactions leave the cache to the hot blocks).
+    pub fn block_filling(&self, offset: u64, fill: bool) -> Result<Block> {
         if let Some(cache) = &self.cache {
             if let Some(b) = cache.get(&(self.id, offset)) {
                 self.stats.cache_hits.fetch_add(1, AtomicOrdering::Relaxed);
@@ -422,7 +428,7 @@ impl Reader {
             self.trailer_offset,
         )?;
         self.stats.blocks_read.fetch_add(1, AtomicOrdering::Relaxed);
-        if let Some(cache) = &self.cache {
+        if let Some(cache) = self.cache.as_ref().filter(|_| fill) {
             cache.insert((self.id, offset), b.clone());
         }
         Ok(b)
@@ -597,6 +603,7 @@ impl Reader {
             block_offset: None,
             next_offset: 0,
             cursor: BlockCursor::new(self.encoding, self.format),
+            cache_blocks: true,
         }
     }
 
@@ -754,9 +761,18 @@ pub struct Scanner {
     block_offset: Option<u64>,
     next_offset: u64,
     cursor: BlockCursor,
+    /// Whether the blocks it reads are added to the block cache.
+    cache_blocks: bool,
 }
 
 impl Scanner {
+    /// Whether blocks this scanner reads are added to the block cache (default yes; HBase's
+    /// `Scan#setCacheBlocks`). Blocks already cached are used either way; without caching a
+    /// seek walks its block linearly instead of building the block's cell offsets.
+    pub fn set_cache_blocks(&mut self, cache: bool) {
+        self.cache_blocks = cache;
+    }
+
     /// The file being scanned.
     pub fn reader(&self) -> &Arc<Reader> {
         &self.reader
@@ -765,10 +781,10 @@ impl Scanner {
     /// Loads the data block at `offset` and positions on its first cell; `for_seek` asks
     /// for the block's cell offsets (scans do not need them).
     fn load_data_block(&mut self, offset: u64, for_seek: bool) -> Result<bool> {
-        let b = if for_seek {
+        let b = if for_seek && self.cache_blocks {
             self.reader.seek_block(offset)?
         } else {
-            self.reader.block(offset)?
+            self.reader.block_filling(offset, self.cache_blocks)?
         };
         if !b.header.block_type.is_data() {
             return Err(Error::corrupt(

@@ -274,11 +274,14 @@ impl Runner {
                 },
                 Input::Table { scan, .. },
             ) => {
+                // One pass over the split: leave the block cache to point reads, as
+                // HBase's TableInputFormat jobs do (`setCacheBlocks(false)`).
                 let s = Scan {
                     start_row: start.clone(),
                     stop_row: stop.clone(),
                     ..(**scan).clone()
-                };
+                }
+                .with_cache_blocks(false);
                 let rows = self.conn.table(&table.to_string())?.scan(&s)?;
                 let mut builder = CellBatchBuilder::new();
                 // Counted here and added once: the per-row bumps would cost as much as a

@@ -268,7 +268,7 @@ pub fn classify_cells(
     now_ms: i64,
     mut f: impl FnMut(&CellSlices<'_>, Verdict) -> Result<()>,
 ) -> Result<()> {
-    let mut cursor = MergeCursor::new(files.iter().map(|f| f.cursor()).collect());
+    let mut cursor = MergeCursor::new(files.iter().map(|f| f.cursor(false)).collect());
     cursor.seek(&first_on_row(b""))?;
     let mode = if major {
         Mode::MajorCompaction

@@ -409,7 +409,7 @@ impl Region {
             if !scan.wants_family(fam) {
                 continue;
             }
-            children.extend(store.cursors(read_point, lo, hi_row)?);
+            children.extend(store.cursors(read_point, lo, hi_row, scan.cache_blocks)?);
         }
         let mut cursor = MergeCursor::new(children);
         cursor.seek(&first_on_row(lo))?;
@@ -641,7 +641,10 @@ impl RowBuffer {
     fn push(&mut self, c: &CellSlices<'_>) {
         let start = self.data.len();
         let mut ends = [start; 5];
-        for (i, part) in [c.family, c.qualifier, c.value, c.tags].into_iter().enumerate() {
+        for (i, part) in [c.family, c.qualifier, c.value, c.tags]
+            .into_iter()
+            .enumerate()
+        {
             self.data.extend_from_slice(part);
             ends[i + 1] = self.data.len();
         }

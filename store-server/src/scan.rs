@@ -235,6 +235,10 @@ pub struct Scan {
     pub filter: Option<Filter>,
     /// Raw scan: return delete markers and masked cells too (for inspection).
     pub raw: bool,
+    /// Whether blocks the scan reads are added to the block cache (HBase's
+    /// `setCacheBlocks`; parallel scan jobs turn it off so one pass over a table does not
+    /// evict the blocks that point reads keep hot).
+    pub cache_blocks: bool,
 }
 
 impl Default for Scan {
@@ -249,6 +253,7 @@ impl Default for Scan {
             reversed: false,
             filter: None,
             raw: false,
+            cache_blocks: true,
         }
     }
 }
@@ -318,6 +323,12 @@ impl Scan {
     /// Sets the versions per column.
     pub fn with_max_versions(mut self, v: u32) -> Self {
         self.max_versions = v.max(1);
+        self
+    }
+
+    /// Sets whether the blocks read are added to the block cache.
+    pub fn with_cache_blocks(mut self, cache: bool) -> Self {
+        self.cache_blocks = cache;
         self
     }
 
@@ -509,6 +520,7 @@ impl Get {
             reversed: false,
             filter: self.filter.clone(),
             raw: false,
+            cache_blocks: true,
         }
     }
 }

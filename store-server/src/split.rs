@@ -72,7 +72,7 @@ pub fn write_daughters(
                 keep_empty: false,
             };
             if file.first_row() < split_row {
-                let mut cur = file.cursor();
+                let mut cur = file.cursor(false);
                 cur.seek(&first_on_row(b""))?;
                 let mut w =
                     StoreFileWriter::create(&a_dir.join(TMP_DIR), &fam_a, None, store.family())?;
@@ -86,7 +86,7 @@ pub fn write_daughters(
                 w.finish(&meta, None)?;
             }
             if file.last_row() >= split_row {
-                let mut cur = file.cursor();
+                let mut cur = file.cursor(false);
                 cur.seek(&first_on_row(split_row))?;
                 let mut w =
                     StoreFileWriter::create(&b_dir.join(TMP_DIR), &fam_b, None, store.family())?;

@@ -198,12 +198,13 @@ impl Store {
 
     /// Cursors over everything a reader at `read_point` may see, limited to files that may
     /// hold rows in `[lo, hi]`; for a single-row read (`lo == hi`) the Bloom filter skips
-    /// files too.
+    /// files too. `cache_blocks` as [`StoreFile::cursor`].
     pub fn cursors(
         &self,
         read_point: u64,
         lo: &[u8],
         hi: Option<&[u8]>,
+        cache_blocks: bool,
     ) -> Result<Vec<Box<dyn CellCursor>>> {
         let st = self.state();
         let mut out: Vec<Box<dyn CellCursor>> = Vec::new();
@@ -221,7 +222,7 @@ impl Store {
                     continue;
                 }
             }
-            out.push(Box::new(f.cursor()));
+            out.push(Box::new(f.cursor(cache_blocks)));
         }
         Ok(out)
     }

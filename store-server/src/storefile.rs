@@ -156,10 +156,13 @@ impl StoreFile {
     }
 
     /// A cursor over the file; cells with no sequence id (and every cell of a bulk-loaded
-    /// file) get the file's sequence id.
-    pub fn cursor(&self) -> FileCursor {
+    /// file) get the file's sequence id. `cache_blocks`: whether the blocks it reads moving
+    /// forward are added to the block cache (not for compactions and one-pass scan jobs).
+    pub fn cursor(&self, cache_blocks: bool) -> FileCursor {
+        let mut scanner = self.reader.scanner();
+        scanner.set_cache_blocks(cache_blocks);
         FileCursor {
-            scanner: self.reader.scanner(),
+            scanner,
             valid: false,
             file_seq: self.seq_id,
             force_seq: self.bulk,
@@ -402,7 +405,7 @@ mod tests {
         assert_eq!(sf.first_row(), b"row000");
         assert_eq!(sf.last_row(), b"row099");
         assert_eq!(sf.compacted_from(), &["old1".to_string()]);
-        let mut cur = sf.cursor();
+        let mut cur = sf.cursor(true);
         cur.seek(&crate::cursor::first_on_row(b"row050"))?;
         assert_eq!(cur.peek().map(|c| c.row), Some(&b"row050"[..]));
         assert_eq!(cur.peek().map(|c| c.seq_id), Some(51));
@@ -438,7 +441,7 @@ mod tests {
         .ok_or_else(|| Error::InvalidArgument("empty file not kept".into()))?;
         assert_eq!((empty.entries(), empty.seq_id()), (0, 7));
         assert!(!empty.overlaps_rows(b"", None));
-        let mut cur = empty.cursor();
+        let mut cur = empty.cursor(true);
         cur.seek(&crate::cursor::first_on_row(b""))?;
         assert!(cur.peek().is_none());
         Ok(())

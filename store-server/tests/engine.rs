@@ -442,3 +442,43 @@ fn durability_alter_ttl_and_global_memstore_limit() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn scans_and_compactions_can_leave_the_block_cache_alone() -> Result<()> {
+    let dir = tmp();
+    let table = TableName::parse("cached")?;
+    {
+        let conn = Connection::embedded_with_config(dir.path(), test_config())?;
+        create(&conn, "cached", &["cf"], 1, &[])?;
+        let t = conn.table("cached")?;
+        for flush in 0..3 {
+            for i in 0..2000 {
+                t.put(&Put::new(format!("row{i:05}")).add(
+                    "cf",
+                    "q",
+                    format!("value {flush} {i}"),
+                ))?;
+            }
+            conn.admin().flush(&table)?;
+        }
+        conn.close()?;
+    }
+    // A fresh server starts with an empty cache.
+    let conn = Connection::embedded_with_config(dir.path(), test_config())?;
+    let t = conn.table("cached")?;
+    let used = || conn.server().block_cache().stats().used_bytes;
+    let before = used();
+    let uncached = rows(t.scan(&Scan::new().with_cache_blocks(false))?)?;
+    assert_eq!(uncached.len(), 2000);
+    assert_eq!(uncached[7].1[0].2, "value 2 7");
+    assert_eq!(
+        used(),
+        before,
+        "a scan without block caching filled the cache"
+    );
+    conn.admin().compact(&table, true)?;
+    assert_eq!(used(), before, "a compaction filled the cache");
+    assert_eq!(rows(t.scan(&Scan::new())?)?, uncached);
+    assert!(used() > before, "a default scan caches the blocks it reads");
+    Ok(())
+}
