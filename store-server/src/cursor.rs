@@ -190,9 +190,10 @@ impl<C: CellCursor> MergeCursor<C> {
     fn sift_down(&mut self, mut i: usize) {
         let (children, heap) = (&self.children, &mut self.heap);
         let n = heap.len();
-        let Some(&sinking) = heap.get(i) else {
+        if 2 * i + 1 >= n {
             return;
-        };
+        }
+        let sinking = heap[i];
         let Some(cell) = children[sinking].peek() else {
             return;
         };
