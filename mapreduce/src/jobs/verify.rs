@@ -155,6 +155,7 @@ pub fn run(conn: &Connection, opts: &VerifyOptions, run: &RunOptions) -> Result<
         let ranged = Scan {
             start_row: start.clone(),
             stop_row: stop.clone(),
+            cache_blocks: false,
             ..scan.clone()
         };
         let mut a = Ahead::new(tab1.scan(&ranged)?)?;
