@@ -23,8 +23,9 @@ pub enum SqlError {
     /// An error from the store (catalog, regions, I/O).
     #[error("store: {0}")]
     Store(#[from] store_server::Error),
-    /// An error from DataFusion while planning or running a query.
-    #[error("{}", one_line(.0))]
+    /// An error from DataFusion while planning or running a query (with the position in
+    /// the statement when DataFusion knows it).
+    #[error("{}", describe(.0))]
     DataFusion(Box<datafusion::error::DataFusionError>),
     /// An error from Arrow while converting data.
     #[error("arrow: {0}")]
@@ -54,6 +55,19 @@ fn one_line(e: &datafusion::error::DataFusionError) -> String {
     let s = s.trim();
     let first = s.lines().next().unwrap_or("").trim();
     first.to_string()
+}
+
+/// One line for a DataFusion error, prefixed with the line and column of the part of the
+/// statement it is about when DataFusion's diagnostics carry one.
+fn describe(e: &datafusion::error::DataFusionError) -> String {
+    let text = one_line(e);
+    match e.diagnostic().and_then(|d| d.span) {
+        Some(span) if span.start.line > 0 => format!(
+            "at line {}, column {}: {text}",
+            span.start.line, span.start.column
+        ),
+        _ => text,
+    }
 }
 
 /// Converts to a DataFusion error (for use inside `TableProvider`/`ExecutionPlan` code).

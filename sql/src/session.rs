@@ -68,9 +68,12 @@ impl Session {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        let config = SessionConfig::new()
+        let mut config = SessionConfig::new()
             .with_target_partitions(cores.max(2))
             .with_information_schema(true);
+        // Keep source positions on the parsed statement, so planning errors can say where
+        // in the statement they are.
+        config.options_mut().sql_parser.collect_spans = true;
         let ctx = SessionContext::new_with_config(config);
         let metrics = Arc::new(ScanMetrics::default());
         let schema = Arc::new(StoreSchema::new(conn.clone(), metrics.clone()));

@@ -555,4 +555,15 @@ async fn errors_are_one_line_with_positions() {
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(e.contains("primary key column 'a' must be given"), "{e}");
+    // Planning errors point at the offending part of the statement.
+    let e = s
+        .run("SELECT a,\n       nosuch + 1 FROM t")
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        !e.contains('\n') && e.starts_with("at line 2, column 8: ") && e.contains("nosuch"),
+        "{e}"
+    );
 }
