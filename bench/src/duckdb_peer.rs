@@ -7,6 +7,10 @@
 //! `execute(...).fetchall()` only — interpreter start-up, `import duckdb` and connecting are
 //! outside the timed span. It prints `name<TAB>wall<TAB>cpu<TAB>result` per query, the
 //! result's rows joined by `;` and columns by `,`, and finally the process's peak RSS.
+//!
+//! [`run_suite`] is a second driver for query suites whose entries may be batches of
+//! statements (point lookups) and whose answers are compared value by value: it takes a JSON
+//! spec and prints one JSON object per line (answers as JSON arrays, timings per batch).
 
 use std::path::Path;
 use std::process::Command;
@@ -171,6 +175,127 @@ pub fn sum_last_column(q: &QueryRun) -> Result<u64> {
             .map_err(|_| format!("duckdb: query {} returned {:?}", q.name, q.result))?;
     }
     Ok(n)
+}
+
+const SUITE_DRIVER: &str = r#"import sys, json, time, duckdb
+spec = json.load(open(sys.argv[1], encoding="utf-8"))
+con = duckdb.connect()
+con.execute(f"SET threads={int(spec['threads'])}")
+for s in spec["setup"]:
+    con.execute(s)
+print(json.dumps({"kind": "version", "version": duckdb.__version__}), flush=True)
+for q in spec["queries"]:
+    sqls = q["sqls"]
+    # Untimed pass: warms caches and yields the answers.
+    res = [[list(r) for r in con.execute(s).fetchall()] for s in sqls]
+    print(json.dumps({"kind": "result", "name": q["name"], "rows": res}, default=str), flush=True)
+    w0, c0 = time.perf_counter(), time.process_time()
+    for s in sqls:
+        con.execute(s).fetchall()
+    c1, w1 = time.process_time(), time.perf_counter()
+    print(json.dumps({"kind": "time", "name": q["name"], "wall": w1 - w0, "cpu": c1 - c0}), flush=True)
+"#;
+
+/// One suite entry's outcome in DuckDB.
+#[derive(Clone, Debug)]
+pub struct SuiteQueryRun {
+    /// The entry's name.
+    pub name: String,
+    /// The answer of each statement: a JSON array of rows (arrays of values).
+    pub results: Vec<serde_json::Value>,
+    /// Wall and CPU time of the timed pass over all the entry's statements.
+    pub timing: Timing,
+}
+
+/// A suite's outcome in DuckDB.
+#[derive(Clone, Debug)]
+pub struct SuiteRun {
+    /// `duckdb.__version__`.
+    pub version: String,
+    /// One entry per suite entry, in order.
+    pub queries: Vec<SuiteQueryRun>,
+}
+
+/// Runs `setup` statements, then each suite entry (name, statements) twice in one DuckDB
+/// connection with `threads` threads: an untimed pass that returns the answers, then a timed
+/// pass over all of the entry's statements (`execute(...).fetchall()` each).
+pub fn run_suite(
+    python: &str,
+    work_dir: &Path,
+    threads: usize,
+    setup: &[String],
+    queries: &[(&str, &[String])],
+) -> Result<SuiteRun> {
+    let driver = work_dir.join("duckdb_suite_driver.py");
+    let spec_file = work_dir.join("duckdb_suite.json");
+    std::fs::write(&driver, SUITE_DRIVER)?;
+    let spec = serde_json::json!({
+        "threads": threads,
+        "setup": setup,
+        "queries": queries
+            .iter()
+            .map(|(name, sqls)| serde_json::json!({"name": name, "sqls": sqls}))
+            .collect::<Vec<_>>(),
+    });
+    std::fs::write(&spec_file, spec.to_string())?;
+    let out = Command::new(python)
+        .arg(&driver)
+        .arg(&spec_file)
+        .output()
+        .map_err(|e| format!("duckdb: cannot run {python}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "duckdb: {python} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+        .into());
+    }
+    let mut version = String::new();
+    let mut runs: Vec<SuiteQueryRun> = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| format!("duckdb suite driver: bad line {line:?}: {e}"))?;
+        let name = v["name"].as_str().unwrap_or("").to_string();
+        match v["kind"].as_str() {
+            Some("version") => version = v["version"].as_str().unwrap_or("").to_string(),
+            Some("result") => {
+                let results = v["rows"]
+                    .as_array()
+                    .cloned()
+                    .ok_or_else(|| format!("duckdb suite driver: no rows in {line:?}"))?;
+                runs.push(SuiteQueryRun {
+                    name,
+                    results,
+                    timing: Timing::default(),
+                });
+            }
+            Some("time") => {
+                let q = runs
+                    .iter_mut()
+                    .find(|q| q.name == name)
+                    .ok_or_else(|| format!("duckdb suite driver: time before result: {line:?}"))?;
+                let t = |k: &str| Duration::from_secs_f64(v[k].as_f64().unwrap_or(0.0).max(0.0));
+                q.timing = Timing {
+                    wall: t("wall"),
+                    cpu: t("cpu"),
+                };
+            }
+            _ => return Err(format!("duckdb suite driver: unexpected line {line:?}").into()),
+        }
+    }
+    if runs.len() != queries.len() {
+        return Err(format!(
+            "duckdb: {} results for {} suite entries",
+            runs.len(),
+            queries.len()
+        )
+        .into());
+    }
+    Ok(SuiteRun {
+        version,
+        queries: runs,
+    })
 }
 
 #[cfg(test)]

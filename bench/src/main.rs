@@ -10,6 +10,8 @@
 //!   SST ingestion.
 //! * `bench ycsb` — YCSB workloads A, B, C and E through the embedded `Table` API vs
 //!   RocksDB, with synced WAL writes.
+//! * `bench sql` — the SQL layer on a typed table vs DataFusion and DuckDB over Parquet:
+//!   point lookups, key ranges, IN lists, aggregates, top-N, non-key filters.
 //!
 //! Each prints a markdown report of medians and ratios (`--out FILE` saves it too).
 
@@ -35,6 +37,9 @@ mod rocksdb_peer;
 mod rowgen;
 mod scanjob_cmd;
 mod scratch;
+mod sql_cmd;
+mod sql_suite;
+mod sqlgen;
 mod stats;
 mod threads;
 mod ycsb;
@@ -56,7 +61,7 @@ pub type Result<T> = std::result::Result<T, BoxError>;
 #[command(
     name = "bench",
     about = "Basalt benchmarks against peers (RocksDB, Parquet, DuckDB)",
-    after_help = "Examples:\n  cargo run --release -p bench -- hfile --cells 1000000 --runs 3\n  cargo run --release -p bench -- scanjob --rows 1000000 --runs 3"
+    after_help = "Examples:\n  cargo run --release -p bench -- hfile --cells 1000000 --runs 3\n  cargo run --release -p bench -- scanjob --rows 1000000 --runs 3\n  cargo run --release -p bench -- sql --rows 1000000 --runs 5"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -75,6 +80,8 @@ enum Command {
     Import(import_cmd::ImportArgs),
     /// YCSB workloads A, B, C, E through the embedded Table API vs RocksDB.
     Ycsb(ycsb_cmd::YcsbArgs),
+    /// SQL on a typed table vs DataFusion and DuckDB over Parquet (issue 6's query suite).
+    Sql(sql_cmd::SqlArgs),
 }
 
 fn main() {
@@ -85,6 +92,7 @@ fn main() {
         Command::Compact(args) => compact_cmd::run(&args),
         Command::Import(args) => import_cmd::run(&args),
         Command::Ycsb(args) => ycsb_cmd::run(&args),
+        Command::Sql(args) => sql_cmd::run(&args),
     };
     if let Err(e) = result {
         eprintln!("bench: error: {e}");
