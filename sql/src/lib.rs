@@ -7,7 +7,8 @@
 //! - [`catalog`] exposes every store table to DataFusion; [`provider`] is the
 //!   `TableProvider` with projection, key-range/skip-scan, store-filter and LIMIT push-down;
 //!   [`keyrange`] turns predicates into row-key ranges; [`scan_exec`] is the region-parallel
-//!   scan node with scan metrics and EXPLAIN output.
+//!   scan node with scan metrics and EXPLAIN output; [`columns`] builds its Arrow columns
+//!   straight from the stored bytes.
 //! - [`types`] maps SQL types to Arrow; [`format`] renders results; [`cli`] is
 //!   `basalt sql`; [`flight`] is the Arrow Flight SQL endpoint (`basalt sql-server`).
 //!
@@ -16,6 +17,7 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod columns;
 pub mod ddl;
 pub mod error;
 pub mod flight;

@@ -18,14 +18,14 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
 };
-use store_server::rowkey::{decode_value, SqlType, Value};
+use store_server::rowkey::SqlType;
 use store_server::scan::{Filter, Scan};
 use store_server::typed::TypedSchema;
 use store_server::Table;
 
+use crate::columns::{ColumnBuilder, KeyDecoder};
 use crate::error::to_df;
 use crate::keyrange::ByteRange;
-use crate::types::build_array;
 
 /// Rows per Arrow batch produced by a scan partition.
 pub const BATCH_ROWS: usize = 8192;
@@ -287,12 +287,26 @@ fn run_partition(
     spec.metrics
         .regions
         .fetch_add(regions.len() as u64, Ordering::Relaxed);
-    let ncols = spec.columns.len();
-    let needs_key = spec
+    let mut builders: Vec<ColumnBuilder> = spec
         .columns
         .iter()
-        .any(|(s, _)| matches!(s, ColumnSource::Key(_)));
-    let mut cols: Vec<Vec<Value>> = vec![Vec::with_capacity(BATCH_ROWS); ncols];
+        .map(|(_, ty)| ColumnBuilder::new(*ty))
+        .collect();
+    // Key columns come from the row key (typed tables); without a schema they are NULL.
+    let keys = spec.typed.as_ref().map(|t| {
+        let n = t.primary_key.len();
+        let wanted: Vec<(usize, usize)> = spec
+            .columns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (src, _))| match src {
+                ColumnSource::Key(p) if *p < n => Some((*p, i)),
+                _ => None,
+            })
+            .collect();
+        KeyDecoder::new(t.clone(), &wanted)
+    });
+    let decoded_key = |p: usize| spec.typed.as_ref().is_some_and(|t| p < t.primary_key.len());
     let mut nrows = 0usize;
     let mut total = 0usize;
     let mut sent = 0usize;
@@ -315,22 +329,25 @@ fn run_partition(
             spec.metrics
                 .cells
                 .fetch_add(row.cells.len() as u64, Ordering::Relaxed);
-            let key_vals = match (&spec.typed, needs_key) {
-                (Some(t), true) => t.decode_row_key(&row.row).map_err(to_df)?,
-                _ => Vec::new(),
-            };
-            for (i, (src, ty)) in spec.columns.iter().enumerate() {
-                let v = match src {
-                    ColumnSource::Key(p) => key_vals.get(*p).cloned().unwrap_or(Value::Null),
-                    ColumnSource::RowKey => raw_value(&row.row, *ty),
+            if let Some(k) = keys.as_ref().filter(|k| !k.is_empty()) {
+                k.append(&row.row, &mut builders).map_err(to_df)?;
+            }
+            for ((src, ty), b) in spec.columns.iter().zip(builders.iter_mut()) {
+                match src {
+                    ColumnSource::Key(p) => {
+                        if !decoded_key(*p) {
+                            b.append_null();
+                        }
+                    }
+                    ColumnSource::RowKey => b.append_raw(&row.row),
                     ColumnSource::Cell {
                         family,
                         qualifier,
                         raw,
                     } => match row.value(family, qualifier) {
-                        None => Value::Null,
-                        Some(b) if *raw => raw_value(b, *ty),
-                        Some(b) => decode_value(*ty, b).map_err(|e| {
+                        None => b.append_null(),
+                        Some(v) if *raw => b.append_raw(v),
+                        Some(v) => b.append_cell(*ty, v).map_err(|e| {
                             to_df(format!(
                                 "table {}, row {}: column {}: {e}",
                                 spec.table_name,
@@ -339,8 +356,7 @@ fn run_partition(
                             ))
                         })?,
                     },
-                };
-                cols[i].push(v);
+                }
             }
             nrows += 1;
             total += 1;
@@ -352,7 +368,7 @@ fn run_partition(
             };
             if nrows >= target {
                 sent += 1;
-                let batch = make_batch(spec, schema, &mut cols, nrows)?;
+                let batch = make_batch(schema, &mut builders, nrows)?;
                 nrows = 0;
                 if tx.blocking_send(Ok(batch)).is_err() {
                     return Ok(());
@@ -364,29 +380,20 @@ fn run_partition(
         }
     }
     if nrows > 0 || total == 0 {
-        let batch = make_batch(spec, schema, &mut cols, nrows)?;
+        let batch = make_batch(schema, &mut builders, nrows)?;
         let _ = tx.blocking_send(Ok(batch));
     }
     Ok(())
 }
 
-fn raw_value(b: &[u8], ty: SqlType) -> Value {
-    match ty {
-        SqlType::Varchar => Value::Str(String::from_utf8_lossy(b).into_owned()),
-        _ => Value::Bytes(b.to_vec()),
-    }
-}
-
 fn make_batch(
-    spec: &ScanSpec,
     schema: &SchemaRef,
-    cols: &mut [Vec<Value>],
+    builders: &mut [ColumnBuilder],
     nrows: usize,
 ) -> DfResult<RecordBatch> {
-    let mut arrays = Vec::with_capacity(cols.len());
-    for (i, (_, ty)) in spec.columns.iter().enumerate() {
-        let vals = std::mem::take(&mut cols[i]);
-        arrays.push(build_array(*ty, &vals).map_err(to_df)?);
+    let mut arrays = Vec::with_capacity(builders.len());
+    for b in builders.iter_mut() {
+        arrays.push(b.finish().map_err(to_df)?);
     }
     let opts =
         datafusion::arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(nrows));
