@@ -32,6 +32,11 @@ use crate::types::{arrow_type, scalar_to_value};
 /// Rows sampled to discover a raw table's columns.
 pub const RAW_SAMPLE_ROWS: usize = 1000;
 
+/// A key range is split between partitions only into parts of at least this many bytes of
+/// HFile blocks (8 blocks of the default 64 KiB): smaller parts cost more in scanner set-up
+/// and thread hand-off than they gain.
+pub const MIN_SPLIT_BYTES: u64 = 512 * 1024;
+
 /// What kind of store table a provider reads.
 #[derive(Clone, Debug)]
 pub enum TableKind {
@@ -258,7 +263,10 @@ impl StoreTable {
             r.dedup();
             r.len()
         };
-        let partitions = group_pieces(pieces, target_partitions.max(1));
+        let mut partitions = group_pieces(pieces, target_partitions.max(1));
+        if !plan.points && partitions.len() < target_partitions {
+            partitions = self.split_partitions(partitions, target_partitions);
+        }
         let explain = ScanExplain {
             ranges: plan.described.clone(),
             byte_ranges: plan.ranges.len(),
@@ -295,6 +303,155 @@ impl StoreTable {
         };
         Ok(StoreScanExec::new(spec, partitions, out_schema, explain))
     }
+}
+
+impl StoreTable {
+    /// Gives the idle cores work when there are fewer partitions than `target` (a key range
+    /// inside one region): a partition holding one large range is cut at HFile block
+    /// boundaries into up to `target / partitions` parts of about equal bytes, each its own
+    /// partition. Any cut inside a range is correct (the parts cover it exactly); the block
+    /// index only makes the parts even. Parts are at least [`MIN_SPLIT_BYTES`]; smaller
+    /// ranges stay whole.
+    fn split_partitions(&self, partitions: Vec<Vec<Piece>>, target: usize) -> Vec<Vec<Piece>> {
+        let per = target / partitions.len().max(1);
+        if per < 2 {
+            return partitions;
+        }
+        let mut out = Vec::with_capacity(target);
+        for part in partitions {
+            let [piece] = part.as_slice() else {
+                out.push(part);
+                continue;
+            };
+            let blocks = self.blocks_in(&piece.range);
+            let total: u64 = blocks.iter().map(|(_, size)| size).sum();
+            let k = (per as u64).min(total / MIN_SPLIT_BYTES) as usize;
+            if k < 2 {
+                out.push(part);
+                continue;
+            }
+            // Cut at the first block boundary past each k-th of the bytes.
+            let mut cuts: Vec<Vec<u8>> = Vec::with_capacity(k - 1);
+            let mut seen = 0u64;
+            for (row, size) in &blocks {
+                let next = (cuts.len() as u64 + 1) * total / k as u64;
+                if cuts.len() + 1 < k && seen >= next && !row.is_empty() {
+                    cuts.push(row.clone());
+                }
+                seen += size;
+            }
+            let split = !cuts.is_empty();
+            let mut start = piece.range.start.clone();
+            for (j, cut) in cuts.into_iter().enumerate() {
+                out.push(vec![Piece {
+                    region: piece.region,
+                    range: ByteRange {
+                        start: std::mem::replace(&mut start, cut.clone()),
+                        stop: cut,
+                    },
+                    continues: j > 0,
+                }]);
+            }
+            out.push(vec![Piece {
+                region: piece.region,
+                range: ByteRange {
+                    start,
+                    stop: piece.range.stop.clone(),
+                },
+                continues: split,
+            }]);
+        }
+        out
+    }
+
+    /// The HFile data blocks of the region holding `range.start` that overlap `range`, as
+    /// (first row, bytes) in row order: the block holding `range.start` has an empty row, the
+    /// others begin strictly inside the range. From the files' block indexes; empty if the
+    /// store cannot be inspected.
+    fn blocks_in(&self, range: &ByteRange) -> Vec<(Vec<u8>, u64)> {
+        let Ok(region) = self.conn.server().locate(&self.name, &range.start) else {
+            return Vec::new();
+        };
+        let mut first = 0u64;
+        let mut blocks: Vec<(Vec<u8>, u64)> = Vec::new();
+        for store in region.stores().values() {
+            for f in &store.state().files {
+                let mut before: Option<u64> = None;
+                for (row, size) in index_blocks(f.reader(), range) {
+                    if row.as_slice() <= range.start.as_slice() {
+                        before = Some(size);
+                    } else if range.stop.is_empty() || row < range.stop {
+                        blocks.push((row, size));
+                    } else {
+                        break;
+                    }
+                }
+                first += before.unwrap_or(0);
+            }
+        }
+        blocks.sort();
+        blocks.insert(0, (Vec::new(), first));
+        blocks
+    }
+}
+
+/// The row of a serialized cell key (an index entry's key).
+fn key_row(key: &[u8]) -> Option<&[u8]> {
+    let (row_len, _) = hfile::cell::parse_key(key)?;
+    key.get(2..2 + usize::from(row_len))
+}
+
+/// (first row, bytes) of the file's data blocks around `range`, in file order: from the
+/// leaf index blocks that overlap it when the index has two levels (the usual shape of a
+/// large file), else from the root index (with more levels, one entry spans many blocks:
+/// coarser, still usable). Reads go through the block cache; a block that cannot be read
+/// leaves the coarser root entries.
+fn index_blocks(reader: &hfile::Reader, range: &ByteRange) -> Vec<(Vec<u8>, u64)> {
+    let root = reader.root_index();
+    // Bytes up to the next entry's block: the data block itself with a one-level index, the
+    // data blocks an index block covers otherwise.
+    let coarse = || -> Vec<(Vec<u8>, u64)> {
+        root.iter()
+            .enumerate()
+            .filter_map(|(i, e)| {
+                let size = root.get(i + 1).map_or(u64::from(e.on_disk_size), |n| {
+                    n.offset.saturating_sub(e.offset)
+                });
+                Some((key_row(&e.key)?.to_vec(), size))
+            })
+            .collect()
+    };
+    if reader.trailer().num_data_index_levels != 2 {
+        return coarse();
+    }
+    let mut out = Vec::new();
+    for (i, e) in root.iter().enumerate() {
+        let Some(row) = key_row(&e.key) else {
+            continue;
+        };
+        if !range.stop.is_empty() && row >= range.stop.as_slice() {
+            break;
+        }
+        let next = root.get(i + 1).and_then(|n| key_row(&n.key));
+        if next.is_some_and(|n| n < range.start.as_slice()) {
+            continue;
+        }
+        let block = match reader.block(e.offset) {
+            Ok(b) if b.header.block_type == hfile::block::BlockType::LeafIndex => b,
+            _ => return coarse(),
+        };
+        let Some(leaf) = hfile::index::NonRootIndex::parse(&block.data) else {
+            return coarse();
+        };
+        for j in 0..leaf.len() {
+            if let Some((_, size, key)) = leaf.entry(j) {
+                if let Some(r) = key_row(key) {
+                    out.push((r.to_vec(), u64::from(size)));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The SQL name of a raw column: `family:qualifier`.
@@ -413,6 +570,7 @@ pub fn clip_to_regions(ranges: &[ByteRange], regions: &[(Vec<u8>, Vec<u8>)]) -> 
                     start: start.clone(),
                     stop: stop.clone(),
                 },
+                continues: false,
             });
         }
     }

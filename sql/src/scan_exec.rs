@@ -149,6 +149,9 @@ pub struct Piece {
     pub region: usize,
     /// The range, clipped to the region.
     pub range: ByteRange,
+    /// True for the second and later parts of a range split between partitions: it is not
+    /// counted again as a region opened or a range scanned.
+    pub continues: bool,
 }
 
 /// The physical scan node.
@@ -282,7 +285,11 @@ fn run_partition(
     schema: &SchemaRef,
     tx: &tokio::sync::mpsc::Sender<DfResult<RecordBatch>>,
 ) -> DfResult<()> {
-    let mut regions: Vec<usize> = pieces.iter().map(|p| p.region).collect();
+    let mut regions: Vec<usize> = pieces
+        .iter()
+        .filter(|p| !p.continues)
+        .map(|p| p.region)
+        .collect();
     regions.dedup();
     spec.metrics
         .regions
@@ -315,7 +322,9 @@ fn run_partition(
         if total >= limit {
             break;
         }
-        spec.metrics.ranges.fetch_add(1, Ordering::Relaxed);
+        if !piece.continues {
+            spec.metrics.ranges.fetch_add(1, Ordering::Relaxed);
+        }
         let mut scan = spec.scan.clone();
         scan.start_row = piece.range.start.clone();
         scan.stop_row = piece.range.stop.clone();
