@@ -567,3 +567,59 @@ async fn errors_are_one_line_with_positions() {
         "{e}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_range_in_one_region_is_split_between_partitions() {
+    let f = fixture();
+    let s = &f.session;
+    let data = generate(12_000);
+    let _ = run(s, &CREATE.replace("{T}", "one")).await;
+    load(s, "one", &data).await;
+    f.conn
+        .admin()
+        .flush(&TableName::parse("one").unwrap_or_else(fail))
+        .unwrap_or_else(fail);
+
+    // One region, one range of well over 2 × MIN_SPLIT_BYTES of blocks: cut in parts.
+    let q = "SELECT host, ts, n FROM one WHERE host > 'h0' AND host < 'h7'";
+    let b = rows(s, &format!("EXPLAIN {q}")).await;
+    let plan = strings(&b, 1)
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n");
+    let parts: usize = plan
+        .split("partitions=")
+        .nth(1)
+        .map(|p| {
+            p.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        })
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no partitions in {plan}"));
+    assert!(parts >= 2, "{plan}");
+
+    // The parts cover the range exactly: every row once, in key order within a part.
+    let b = rows(s, q).await;
+    let mut got: Vec<(String, i64, i64)> = strings(&b, 0)
+        .into_iter()
+        .map(|h| h.unwrap_or_default())
+        .zip(i64s(&b, 1))
+        .zip(i64s(&b, 2))
+        .map(|((h, t), n)| (h, t, n))
+        .collect();
+    got.sort();
+    let mut want: Vec<(String, i64, i64)> = data
+        .iter()
+        .filter(|r| r.host.as_str() > "h0" && r.host.as_str() < "h7")
+        .map(|r| (r.host.clone(), r.ts, i64::from(r.n)))
+        .collect();
+    want.sort();
+    assert_eq!(got.len(), want.len());
+    assert_eq!(got, want);
+    // A split range still counts as one range in one region.
+    let m = s.last_metrics();
+    assert_eq!((m.ranges, m.regions), (1, 1), "{m:?}");
+    assert_eq!(m.rows as usize, want.len());
+}
