@@ -119,6 +119,8 @@ pub struct Entry {
     pub row_len: u16,
     /// Column index in the [`ColumnTable`].
     pub col: u16,
+    /// Scratch for the sorter (the entry's place in sorted order); any value on input.
+    pub slot: u32,
 }
 
 /// Bytes one [`Entry`] occupies.
@@ -368,6 +370,7 @@ impl RowBuilder {
                 val_len: len as u32,
                 row_len: row_len as u16,
                 col,
+                slot: 0,
             });
         }
         batch.rows += 1;
@@ -439,6 +442,7 @@ impl RowBuilder {
                 val_len: value.len() as u32,
                 row_len: row.key.len() as u16,
                 col,
+                slot: 0,
             });
         }
         batch.rows += 1;

@@ -10,7 +10,8 @@
 //!    and record the original text and reason).
 //! 3. [`cells`] — records become compact cells in memory.
 //! 4. [`sort`] — a parallel (rayon) external sort bounded by a memory budget: spilled runs
-//!    are LZ4 HFiles merged with a k-way merge.
+//!    are LZ4 HFiles merged with a k-way merge; [`row_sort`] orders a buffer by sorting
+//!    its records' rows rather than every cell.
 //! 5. [`partition`] — region boundaries from the live table, or sampled split points when
 //!    the import creates the table (`--presplit`), or salt buckets.
 //! 6. [`hfiles`] — one HFile per region per family, rolled at a size limit, with the
@@ -40,6 +41,7 @@ pub mod import;
 pub mod load;
 pub mod partition;
 pub mod report;
+pub mod row_sort;
 pub mod sort;
 pub mod source;
 pub mod spec;

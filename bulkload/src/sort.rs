@@ -18,8 +18,9 @@ use hfile::{
 };
 use rayon::prelude::*;
 
-use crate::cells::{compare_entries, same_key, Batch, ColumnTable, Entry, ENTRY_SIZE};
+use crate::cells::{same_key, Batch, ColumnTable, Entry, ENTRY_SIZE};
 use crate::error::{Error, Result};
+use crate::row_sort::{count_groups, sort_entries, GROUP_SIZE};
 
 /// Most runs merged at once; more are first merged into intermediate runs.
 pub const MAX_FAN_IN: usize = 64;
@@ -59,7 +60,7 @@ pub enum Sorted {
     Memory {
         /// Row keys and values.
         arena: Vec<u8>,
-        /// Entries in [`compare_entries`] order.
+        /// Entries in [`crate::cells::compare_entries`] order.
         entries: Vec<Entry>,
     },
     /// Spilled runs, per family index.
@@ -72,6 +73,8 @@ pub struct Sorter<'t> {
     budget: usize,
     arena: Vec<u8>,
     entries: Vec<Entry>,
+    /// Row groups in `entries`: the sort's working memory.
+    groups: usize,
     spill_dir: PathBuf,
     run_block_size: usize,
     max_fan_in: usize,
@@ -98,6 +101,7 @@ impl<'t> Sorter<'t> {
             budget,
             arena: fresh(budget),
             entries: fresh(budget / ENTRY_SIZE),
+            groups: 0,
             spill_dir: spill_dir.to_path_buf(),
             run_block_size: (budget / (8 * MAX_FAN_IN)).clamp(4096, 64 * 1024),
             max_fan_in: MAX_FAN_IN,
@@ -118,14 +122,17 @@ impl<'t> Sorter<'t> {
     }
 
     fn used(&self) -> usize {
-        self.arena.len() + self.entries.len() * ENTRY_SIZE
+        self.arena.len() + self.entries.len() * ENTRY_SIZE + self.groups * GROUP_SIZE
     }
 
     /// Adds a batch, spilling the buffer first if the batch would not fit the budget.
     pub fn push(&mut self, batch: Batch) -> Result<()> {
-        if self.used() + batch.mem_size() > self.budget && !self.entries.is_empty() {
+        let groups = count_groups(self.table, &batch.entries);
+        let needed = batch.mem_size() + groups * GROUP_SIZE;
+        if self.used() + needed > self.budget && !self.entries.is_empty() {
             self.spill()?;
         }
+        self.groups += groups;
         let base = self.arena.len() as u64;
         self.arena.extend_from_slice(&batch.arena);
         self.stats.cells_in += batch.entries.len() as u64;
@@ -138,10 +145,7 @@ impl<'t> Sorter<'t> {
     }
 
     fn sort_buffer(&mut self) {
-        let arena = &self.arena;
-        let table = self.table;
-        self.entries
-            .par_sort_unstable_by(|a, b| compare_entries(arena, table, a, b));
+        sort_entries(&self.arena, self.table, &mut self.entries);
     }
 
     /// Ranges of `entries` per family index (entries sorted).
@@ -215,6 +219,7 @@ impl<'t> Sorter<'t> {
         // never exceeds the budget whatever the mix of keys and values.
         self.arena = fresh(self.budget);
         self.entries = fresh(self.budget / ENTRY_SIZE);
+        self.groups = 0;
         Ok(())
     }
 
