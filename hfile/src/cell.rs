@@ -347,7 +347,10 @@ impl CellView for CellRef<'_> {
 
 /// A cell whose parts are borrowed slices: one cheap view over owned [`Cell`]s and block
 /// [`CellRef`]s alike, for merging cursors that must not copy what they only compare.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// Equality compares the cells (parts, value, tags, sequence id), not whether a serialized
+/// key came along.
+#[derive(Clone, Copy, Debug)]
 pub struct CellSlices<'a> {
     /// Row key.
     pub row: &'a [u8],
@@ -365,7 +368,37 @@ pub struct CellSlices<'a> {
     pub tags: &'a [u8],
     /// MVCC / sequence id.
     pub seq_id: u64,
+    /// The serialized `KeyValue` key when the cell came from one (a file block), so that
+    /// writing it is one copy; empty otherwise. When not empty it must be the key of the
+    /// parts above.
+    pub key: &'a [u8],
 }
+
+impl PartialEq for CellSlices<'_> {
+    fn eq(&self, o: &Self) -> bool {
+        (
+            self.row,
+            self.family,
+            self.qualifier,
+            self.timestamp,
+            self.type_code,
+            self.value,
+            self.tags,
+            self.seq_id,
+        ) == (
+            o.row,
+            o.family,
+            o.qualifier,
+            o.timestamp,
+            o.type_code,
+            o.value,
+            o.tags,
+            o.seq_id,
+        )
+    }
+}
+
+impl Eq for CellSlices<'_> {}
 
 impl<'a> CellSlices<'a> {
     /// A `Put` cell without tags.
@@ -386,6 +419,7 @@ impl<'a> CellSlices<'a> {
             value,
             tags: &[],
             seq_id,
+            key: &[],
         }
     }
 }
@@ -401,6 +435,7 @@ impl<'a> From<&'a Cell> for CellSlices<'a> {
             value: &c.value,
             tags: &c.tags,
             seq_id: c.seq_id,
+            key: &[],
         }
     }
 }
@@ -422,6 +457,7 @@ impl<'a> From<CellRef<'a>> for CellSlices<'a> {
             value: c.value,
             tags: c.tags,
             seq_id: c.seq_id,
+            key: k,
         }
     }
 }
@@ -450,6 +486,21 @@ impl CellView for CellSlices<'_> {
     }
     fn seq_id(&self) -> u64 {
         self.seq_id
+    }
+    #[inline]
+    fn write_key(&self, out: &mut Vec<u8>) {
+        if self.key.is_empty() {
+            write_key(
+                out,
+                self.row,
+                self.family,
+                self.qualifier,
+                self.timestamp,
+                self.type_code,
+            );
+        } else {
+            out.extend_from_slice(self.key);
+        }
     }
 }
 
