@@ -1,138 +1,15 @@
-//! Rows as Arrow record batches: the cell schema shared by batch-style map functions and by
-//! `export`/`import-export` (`row`, `family`, `qualifier`: binary; `timestamp`: int64;
-//! `type`: UTF-8 HBase type name such as `Put` or `DeleteColumn`; `value`: binary), and the
-//! conversions between batches, cells and rows.
+//! Rows as Arrow record batches: the engine's cell schema ([`store_server::batch`], shared
+//! by batch-style map functions and by `export`/`import-export`), and the conversions from
+//! batches back to cells and rows.
 
-use std::sync::Arc;
-
-use arrow_array::builder::{BinaryBuilder, Int64Builder, StringBuilder};
-use arrow_array::{Array, ArrayRef, BinaryArray, Int64Array, RecordBatch, StringArray};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_array::{Array, BinaryArray, Int64Array, RecordBatch, StringArray};
 use bytes::Bytes;
-use hfile::{Cell, CellType, CellView};
+use hfile::Cell;
 use store_server::RowResult;
 
+pub use store_server::batch::{cell_schema, parse_cell_type, CellBatchBuilder, CELL_COLUMNS};
+
 use crate::error::{Error, Result};
-
-/// Column names of the cell schema, in order.
-pub const CELL_COLUMNS: [&str; 6] = ["row", "family", "qualifier", "timestamp", "type", "value"];
-
-/// The Arrow schema of cell batches.
-pub fn cell_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("row", DataType::Binary, false),
-        Field::new("family", DataType::Binary, false),
-        Field::new("qualifier", DataType::Binary, false),
-        Field::new("timestamp", DataType::Int64, false),
-        Field::new("type", DataType::Utf8, false),
-        Field::new("value", DataType::Binary, false),
-    ]))
-}
-
-/// Parses an HBase cell type name (`Put`, `Delete`, `DeleteColumn`, `DeleteFamily`,
-/// `DeleteFamilyVersion`).
-pub fn parse_cell_type(name: &str) -> Option<CellType> {
-    [
-        CellType::Put,
-        CellType::Delete,
-        CellType::DeleteColumn,
-        CellType::DeleteFamily,
-        CellType::DeleteFamilyVersion,
-    ]
-    .into_iter()
-    .find(|t| t.name() == name)
-}
-
-/// The name written to the `type` column for a type byte.
-fn type_name(code: u8) -> String {
-    match CellType::from_code(code) {
-        Some(t) => t.name().to_string(),
-        None => format!("Unknown({code})"),
-    }
-}
-
-/// Accumulates cells into a record batch of the cell schema.
-pub struct CellBatchBuilder {
-    row: BinaryBuilder,
-    family: BinaryBuilder,
-    qualifier: BinaryBuilder,
-    timestamp: Int64Builder,
-    kind: StringBuilder,
-    value: BinaryBuilder,
-    len: usize,
-    bytes: usize,
-}
-
-impl Default for CellBatchBuilder {
-    fn default() -> Self {
-        CellBatchBuilder::new()
-    }
-}
-
-impl CellBatchBuilder {
-    /// An empty builder.
-    pub fn new() -> CellBatchBuilder {
-        CellBatchBuilder {
-            row: BinaryBuilder::new(),
-            family: BinaryBuilder::new(),
-            qualifier: BinaryBuilder::new(),
-            timestamp: Int64Builder::new(),
-            kind: StringBuilder::new(),
-            value: BinaryBuilder::new(),
-            len: 0,
-            bytes: 0,
-        }
-    }
-
-    /// Appends one cell.
-    pub fn push<C: CellView + ?Sized>(&mut self, c: &C) {
-        self.row.append_value(c.row());
-        self.family.append_value(c.family());
-        self.qualifier.append_value(c.qualifier());
-        self.timestamp.append_value(c.timestamp());
-        self.kind.append_value(type_name(c.type_code()));
-        self.value.append_value(c.value());
-        self.len += 1;
-        self.bytes += c.row().len() + c.family().len() + c.qualifier().len() + c.value().len() + 16;
-    }
-
-    /// Appends every cell of a row.
-    pub fn push_row(&mut self, row: &RowResult) {
-        for c in &row.cells {
-            self.push(c);
-        }
-    }
-
-    /// Cells appended since the last [`finish`](Self::finish).
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// True if no cell is pending.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Approximate bytes pending.
-    pub fn bytes(&self) -> usize {
-        self.bytes
-    }
-
-    /// The pending cells as a batch (the builder starts over).
-    pub fn finish(&mut self) -> Result<RecordBatch> {
-        let cols: Vec<ArrayRef> = vec![
-            Arc::new(self.row.finish()),
-            Arc::new(self.family.finish()),
-            Arc::new(self.qualifier.finish()),
-            Arc::new(self.timestamp.finish()),
-            Arc::new(self.kind.finish()),
-            Arc::new(self.value.finish()),
-        ];
-        self.len = 0;
-        self.bytes = 0;
-        Ok(RecordBatch::try_new(cell_schema(), cols)?)
-    }
-}
 
 /// Typed access to the columns of a cell batch.
 pub struct CellColumns<'a> {
@@ -230,6 +107,7 @@ pub fn batch_rows(batch: &RecordBatch) -> Result<Vec<RowResult>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hfile::CellType;
 
     #[test]
     fn rows_through_a_batch() {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use hfile::{Cell, CellType, CellView};
 
+use crate::batch::{BatchIter, RowBatches};
 use crate::compaction::CompactionReport;
 use crate::error::{Error, Result};
 use crate::scan::{CompareOp, Get, RowResult, Scan};
@@ -207,6 +208,12 @@ pub trait Table: Send + Sync {
     fn get_batch(&self, gets: &[Get]) -> Result<Vec<RowResult>>;
     /// Scans rows.
     fn scan(&self, scan: &Scan) -> Result<RowIter>;
+    /// Scans rows as Arrow record batches in the cell schema ([`crate::batch::cell_schema`]),
+    /// at least `batch_cells` cells each (the last one smaller); a row is never split
+    /// between batches.
+    fn scan_batches(&self, scan: &Scan, batch_cells: usize) -> Result<BatchIter> {
+        Ok(Box::new(RowBatches::new(self.scan(scan)?, batch_cells)))
+    }
     /// Deletes (see [`Delete`]).
     fn delete(&self, delete: &Delete) -> Result<()>;
     /// Atomic check-and-mutate; returns whether the mutation was applied.

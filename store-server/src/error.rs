@@ -81,6 +81,9 @@ pub enum Error {
     /// An operation did not complete in time (e.g. a region stayed offline too long).
     #[error("timed out: {0}")]
     Timeout(String),
+    /// An Arrow record batch could not be built.
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
 }
 
 /// Details of [`Error::BulkLoadOutOfRange`].

@@ -5,8 +5,10 @@
 //! MVCC row atomicity ([`mvcc`]), [`cursor`] and [`matcher`] are the merged read path with
 //! HBase's delete/version semantics, [`compaction`] and [`split`] reshape regions,
 //! [`catalog`] keeps tables and regions in `basalt:meta`, [`server`] hosts regions behind
-//! one WAL, and [`client`] offers the mode-agnostic `Connection`/`Admin`/`Table` API.
+//! one WAL, and [`client`] offers the mode-agnostic `Connection`/`Admin`/`Table` API, whose
+//! scans also come as Arrow record batches ([`batch`]).
 
+pub mod batch;
 pub mod catalog;
 pub mod client;
 pub mod codec;

@@ -482,3 +482,86 @@ fn scans_and_compactions_can_leave_the_block_cache_alone() -> Result<()> {
     assert!(used() > before, "a default scan caches the blocks it reads");
     Ok(())
 }
+
+/// Row, family, qualifier, timestamp, value.
+type CellTuple = (Vec<u8>, Vec<u8>, Vec<u8>, i64, Vec<u8>);
+
+#[test]
+fn scans_come_as_arrow_cell_batches_without_splitting_rows() -> Result<()> {
+    use arrow_array::{Array, BinaryArray, Int64Array, StringArray};
+    let dir = tmp();
+    let conn = Connection::embedded_with_config(dir.path(), test_config())?;
+    create(&conn, "b", &["cf", "meta"], 1, &[b"r05"])?;
+    let t = conn.table("b")?;
+    for i in 0..10 {
+        t.put(
+            &Put::new(format!("r{i:02}"))
+                .add_ts("cf", "a", 7, format!("a{i}"))
+                .add_ts("cf", "b", 7, format!("b{i}"))
+                .add_ts("meta", "m", 9, "x"),
+        )?;
+    }
+    t.delete(&Delete::new("r03").with_spec(DeleteSpec::Column {
+        family: b"cf".to_vec(),
+        qualifier: b"b".to_vec(),
+        ts: None,
+    }))?;
+    let scan = Scan::new().with_start_row("r01").with_stop_row("r09");
+    let want: Vec<CellTuple> = t
+        .scan(&scan)?
+        .collect::<Result<Vec<_>>>()?
+        .iter()
+        .flat_map(|r| r.cells.iter())
+        .map(|c| {
+            (
+                c.row.to_vec(),
+                c.family.to_vec(),
+                c.qualifier.to_vec(),
+                c.timestamp,
+                c.value.to_vec(),
+            )
+        })
+        .collect();
+    assert_eq!(want.len(), 8 * 3 - 1);
+
+    let batches = t.scan_batches(&scan, 4)?.collect::<Result<Vec<_>>>()?;
+    assert!(batches.len() > 1);
+    let mut got = Vec::new();
+    let mut last_row_of_batch: Option<Vec<u8>> = None;
+    for b in &batches {
+        assert_eq!(b.schema(), store_server::batch::cell_schema());
+        let col = |i: usize| b.column(i).as_any();
+        let (Some(row), Some(fam), Some(qual), Some(ts), Some(kind), Some(val)) = (
+            col(0).downcast_ref::<BinaryArray>(),
+            col(1).downcast_ref::<BinaryArray>(),
+            col(2).downcast_ref::<BinaryArray>(),
+            col(3).downcast_ref::<Int64Array>(),
+            col(4).downcast_ref::<StringArray>(),
+            col(5).downcast_ref::<BinaryArray>(),
+        ) else {
+            panic!("unexpected column types: {:?}", b.schema());
+        };
+        // A batch never starts with the row the previous one ended with.
+        assert_ne!(last_row_of_batch.as_deref(), Some(row.value(0)));
+        last_row_of_batch = Some(row.value(b.num_rows() - 1).to_vec());
+        for i in 0..b.num_rows() {
+            assert_eq!(kind.value(i), "Put");
+            got.push((
+                row.value(i).to_vec(),
+                fam.value(i).to_vec(),
+                qual.value(i).to_vec(),
+                ts.value(i),
+                val.value(i).to_vec(),
+            ));
+        }
+    }
+    assert_eq!(got, want);
+    assert!(batches[..batches.len() - 1]
+        .iter()
+        .all(|b| b.num_rows() >= 4));
+
+    // A missing family is the scan's error, not a panic.
+    let bad = Scan::new().add_column("nope", "q");
+    assert!(t.scan_batches(&bad, 4).is_err());
+    Ok(())
+}
