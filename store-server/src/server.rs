@@ -47,6 +47,10 @@ pub struct Config {
     pub background: bool,
     /// How long a write waits for an offline region (split in progress) before failing.
     pub region_wait: Duration,
+    /// Archived WAL files (`oldWALs/`) older than this are deleted (10 min, HBase's
+    /// `hbase.master.logcleaner.ttl`): kept a while for tools that read them, then
+    /// reclaimed.
+    pub old_wal_ttl: Duration,
 }
 
 impl Default for Config {
@@ -63,6 +67,7 @@ impl Default for Config {
             async_wal_interval: Duration::from_millis(100),
             background: true,
             region_wait: Duration::from_secs(60),
+            old_wal_ttl: Duration::from_secs(600),
         }
     }
 }
@@ -324,6 +329,7 @@ impl RegionServer {
             }
             io(dir, std::fs::remove_dir_all(dir))?;
         }
+        server.clean_old_wals();
         for d in &recovery.damage {
             tracing::warn!("recovered with damage: {d}");
         }
@@ -1048,9 +1054,13 @@ impl RegionServer {
 
     fn archive_wals(&self) -> Result<()> {
         let online = self.online.read();
-        self.wal
+        let archived = self
+            .wal
             .archive_flushed(&|name| online.get(name).map(|r| r.flushed_seq_id()))?;
         drop(online);
+        if archived > 0 {
+            self.clean_old_wals();
+        }
         if self.wal.rolled_count() > self.config.max_wal_files {
             for name in self.wal.regions_pinning_oldest() {
                 if let Some(r) = self.online.read().get(&name).cloned() {
@@ -1059,6 +1069,16 @@ impl RegionServer {
             }
         }
         Ok(())
+    }
+
+    /// Deletes archived WAL files older than [`Config::old_wal_ttl`]; a file that cannot be
+    /// deleted is logged and left for the next pass.
+    fn clean_old_wals(&self) {
+        match wal::delete_older_than(&self.root.join("oldWALs"), self.config.old_wal_ttl) {
+            Ok(n) if n > 0 => tracing::debug!("deleted {n} archived WAL files"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("cleaning oldWALs: {e}"),
+        }
     }
 
     /// Flushes every region of a table.

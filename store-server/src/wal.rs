@@ -9,7 +9,8 @@
 //! everything up to a transaction id durable. Concurrent syncs are *group committed*: one
 //! caller becomes the leader, writes the buffer and calls `fsync` once for everybody waiting.
 //! The log rolls to a new file past a size; a rolled file is archived (moved to `oldWALs/`)
-//! once every region's edits in it are flushed to store files.
+//! once every region's edits in it are flushed to store files, and deleted from there by
+//! [`delete_older_than`] once it is older than a time to live.
 //!
 //! On reading, a torn or corrupt tail (short record, length past the end, checksum mismatch,
 //! undecodable payload) is detected, reported with file and offset, and cut.
@@ -243,6 +244,26 @@ pub fn list_files(dir: &Path) -> Result<Vec<PathBuf>> {
     }
     out.sort();
     Ok(out)
+}
+
+/// Deletes the WAL files in `dir` (an archive) last modified more than `ttl` ago, as HBase's
+/// `TimeToLiveLogCleaner` does; returns how many. A missing directory holds none.
+pub fn delete_older_than(dir: &Path, ttl: std::time::Duration) -> Result<usize> {
+    let now = std::time::SystemTime::now();
+    let mut deleted = 0;
+    for f in list_files(dir)? {
+        let modified = std::fs::metadata(&f)
+            .and_then(|m| m.modified())
+            .map_err(|e| Error::io(&f, e))?;
+        if now.duration_since(modified).unwrap_or_default() >= ttl {
+            match std::fs::remove_file(&f) {
+                Ok(()) => deleted += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(&f, e)),
+            }
+        }
+    }
+    Ok(deleted)
 }
 
 /// A rolled (no longer written) WAL file and the highest sequence id per region in it.
@@ -711,6 +732,16 @@ mod tests {
         let rolled = wal.rolled_count();
         assert_eq!(wal.archive_flushed(&|_| Some(u64::MAX))?, rolled);
         assert_eq!(list_files(&d.path().join("old"))?.len(), rolled);
+        // Archived files live out their time to live, then go.
+        let old = d.path().join("old");
+        assert_eq!(delete_older_than(&old, Duration::from_secs(600))?, 0);
+        assert_eq!(list_files(&old)?.len(), rolled);
+        assert_eq!(delete_older_than(&old, Duration::ZERO)?, rolled);
+        assert!(list_files(&old)?.is_empty());
+        assert_eq!(
+            delete_older_than(&d.path().join("missing"), Duration::ZERO)?,
+            0
+        );
         Ok(())
     }
 }

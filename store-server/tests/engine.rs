@@ -565,3 +565,42 @@ fn scans_come_as_arrow_cell_batches_without_splitting_rows() -> Result<()> {
     assert!(t.scan_batches(&bad, 4).is_err());
     Ok(())
 }
+
+#[test]
+fn archived_wals_are_deleted_after_their_time_to_live() -> Result<()> {
+    let old_wals = |root: &std::path::Path| -> usize {
+        std::fs::read_dir(root.join("oldWALs")).map_or(0, |d| d.count())
+    };
+    let write_and_flush = |conn: &Connection| -> Result<()> {
+        let t = conn.table("w")?;
+        for i in 0..400 {
+            t.put(&Put::new(format!("r{i:04}")).add("cf", "q", vec![b'x'; 512]))?;
+        }
+        conn.admin().flush(&TableName::parse("w")?)
+    };
+    // The default keeps archived logs for ten minutes.
+    let kept = tmp();
+    let conn = Connection::embedded_with_config(kept.path(), test_config())?;
+    create(&conn, "w", &["cf"], 1, &[])?;
+    write_and_flush(&conn)?;
+    assert!(
+        old_wals(kept.path()) > 0,
+        "the 64 KiB test log rolled and was archived"
+    );
+    conn.close()?;
+
+    // With no time to live, archiving deletes them.
+    let gone = tmp();
+    let cfg = store_server::Config {
+        old_wal_ttl: std::time::Duration::ZERO,
+        ..test_config()
+    };
+    let conn = Connection::embedded_with_config(gone.path(), cfg)?;
+    create(&conn, "w", &["cf"], 1, &[])?;
+    write_and_flush(&conn)?;
+    assert_eq!(old_wals(gone.path()), 0);
+    let g = conn.table("w")?.get(&Get::new("r0399"))?;
+    assert_eq!(g.value(b"cf", b"q").map(|v| v.len()), Some(512));
+    conn.close()?;
+    Ok(())
+}
