@@ -50,7 +50,7 @@ pub fn bulk_load(conn: &Connection, name: &str, files: &[PathBuf]) -> Result<()>
     for f in files {
         let report = conn
             .admin()
-            .bulk_load(&t, FAMILY, std::slice::from_ref(f))?;
+            .bulk_load(&t, &[(FAMILY.to_vec(), f.clone())])?;
         if report.loaded.len() != 1 {
             return Err(format!("bulk load of {} loaded nothing", f.display()).into());
         }

@@ -63,9 +63,8 @@ fn table_name(table: &str) -> Result<TableName> {
 /// A Basalt connection (embedded today, cluster later) as a bulk-load target, through its
 /// [`Admin`] interface.
 ///
-/// The engine's `bulk_load` is atomic per region *per family*; a region's families are
-/// offered one after another, so a crash between two families of one region leaves the
-/// first loaded. Re-running the load is safe (identical cells, see the crate documentation).
+/// The engine's `bulk_load` takes a region's files of every family in one call and makes
+/// them visible together.
 impl BulkTarget for Connection {
     fn families(&self, table: &str) -> Result<Option<Vec<FamilyDescriptor>>> {
         match self.admin().describe(&table_name(table)?) {
@@ -115,33 +114,23 @@ impl BulkTarget for Connection {
         files: &[(Vec<u8>, PathBuf)],
     ) -> Result<()> {
         let t = table_name(table)?;
-        let admin = self.admin();
-        let mut by_family: BTreeMap<&[u8], Vec<PathBuf>> = BTreeMap::new();
-        for (f, p) in files {
-            by_family.entry(f.as_slice()).or_default().push(p.clone());
-        }
-        for (family, paths) in by_family {
-            match admin.bulk_load(&t, family, &paths) {
-                Ok(_) => {}
-                Err(e @ store_server::Error::BulkLoadOutOfRange { .. })
-                | Err(e @ store_server::Error::RegionNotServing(_))
-                | Err(e @ store_server::Error::Timeout(_)) => {
-                    return Err(Error::RegionChanged {
-                        region: region.name.clone(),
-                        reason: e.to_string(),
-                    })
-                }
-                Err(store_server::Error::FamilyNotFound { table, family }) => {
-                    return Err(Error::UnknownFamily {
-                        table,
-                        family,
-                        origin: format!("{} file(s) for region {}", paths.len(), region.name),
-                    })
-                }
-                Err(e) => return Err(e.into()),
+        match self.admin().bulk_load(&t, files) {
+            Ok(_) => Ok(()),
+            Err(e @ store_server::Error::BulkLoadOutOfRange { .. })
+            | Err(e @ store_server::Error::RegionNotServing(_))
+            | Err(e @ store_server::Error::Timeout(_)) => Err(Error::RegionChanged {
+                region: region.name.clone(),
+                reason: e.to_string(),
+            }),
+            Err(store_server::Error::FamilyNotFound { table, family }) => {
+                Err(Error::UnknownFamily {
+                    table,
+                    family,
+                    origin: format!("{} file(s) for region {}", files.len(), region.name),
+                })
             }
+            Err(e) => Err(e.into()),
         }
-        Ok(())
     }
 
     fn staging_dir(&self) -> PathBuf {

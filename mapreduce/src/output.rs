@@ -615,17 +615,19 @@ impl Output for TableOutput {
                 .lock()
                 .map_err(|_| Error::user("table output lock poisoned"))?,
         );
-        let mut by_family: BTreeMap<Vec<u8>, Vec<PathBuf>> = BTreeMap::new();
         let mut load = TableLoad::default();
+        let mut pairs = Vec::with_capacity(files.len());
         for (f, p, n) in files {
             load.files += 1;
             load.cells += n;
-            by_family.entry(f).or_default().push(p);
+            pairs.push((f, p));
         }
-        let admin = self.shared.conn.admin();
-        let result = by_family
-            .iter()
-            .try_for_each(|(f, paths)| admin.bulk_load(&self.shared.table, f, paths).map(|_| ()));
+        let result = self
+            .shared
+            .conn
+            .admin()
+            .bulk_load(&self.shared.table, &pairs)
+            .map(|_| ());
         remove_tree(&self.shared.staging);
         result?;
         Ok(load)

@@ -250,13 +250,9 @@ pub trait Admin: Send + Sync {
     fn split(&self, table: &TableName, key: Option<&[u8]>) -> Result<usize>;
     /// Every region with its store files.
     fn regions(&self, table: &TableName) -> Result<Vec<RegionDescription>>;
-    /// Loads external HFiles into a family (atomically per region).
-    fn bulk_load(
-        &self,
-        table: &TableName,
-        family: &[u8],
-        files: &[PathBuf],
-    ) -> Result<BulkLoadReport>;
+    /// Loads external HFiles, given as (family, file), atomically per region: a region's
+    /// files of every family become visible together, under one new sequence id.
+    fn bulk_load(&self, table: &TableName, files: &[(Vec<u8>, PathBuf)]) -> Result<BulkLoadReport>;
 }
 
 /// A connection to a Basalt store.
@@ -350,13 +346,8 @@ impl Admin for EmbeddedAdmin {
     fn regions(&self, table: &TableName) -> Result<Vec<RegionDescription>> {
         self.server.regions(table)
     }
-    fn bulk_load(
-        &self,
-        table: &TableName,
-        family: &[u8],
-        files: &[PathBuf],
-    ) -> Result<BulkLoadReport> {
-        self.server.bulk_load(table, family, files)
+    fn bulk_load(&self, table: &TableName, files: &[(Vec<u8>, PathBuf)]) -> Result<BulkLoadReport> {
+        self.server.bulk_load(table, files)
     }
 }
 

@@ -16,6 +16,7 @@ use crate::mvcc::Mvcc;
 use crate::scan::{Bound, Get, RowResult, Scan};
 use crate::schema::{Durability, RegionInfo, TableDescriptor};
 use crate::store::Store;
+use crate::storefile::StoreFile;
 use crate::wal::{Wal, WalEntry};
 
 /// Name of the file describing a region inside its directory.
@@ -102,6 +103,9 @@ pub struct Region {
     rules: Arc<HashMap<Vec<u8>, FamilyRules>>,
     mvcc: Mvcc,
     updates: RwLock<()>,
+    /// Held shared while a scanner gathers its stores' cursors, exclusively while a bulk
+    /// load publishes files in several stores: a scan sees all of them or none.
+    publishing: RwLock<()>,
     closed: AtomicBool,
     row_locks: Vec<Mutex<()>>,
     flush_lock: Mutex<()>,
@@ -197,6 +201,7 @@ impl Region {
             rules: Arc::new(rules),
             mvcc: Mvcc::new(max_seq),
             updates: RwLock::new(()),
+            publishing: RwLock::new(()),
             closed: AtomicBool::new(false),
             row_locks: (0..ROW_LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             flush_lock: Mutex::new(()),
@@ -405,12 +410,14 @@ impl Region {
             Bound::Inclusive(r) | Bound::Exclusive(r) => Some(r.as_slice()),
         };
         let mut children: Vec<Box<dyn CellCursor>> = Vec::new();
+        let publishing = self.publishing.read();
         for (fam, store) in &self.stores {
             if !scan.wants_family(fam) {
                 continue;
             }
             children.extend(store.cursors(read_point, lo, hi_row, scan.cache_blocks)?);
         }
+        drop(publishing);
         let mut cursor = MergeCursor::new(children);
         cursor.seek(&first_on_row(lo))?;
         let scan = Arc::new(scan.clone());
@@ -493,6 +500,18 @@ impl Region {
         }
         let sz = self.memstore_size.swap(0, Ordering::AcqRel);
         self.accounting.sub(sz);
+    }
+
+    /// Adds store files to their stores so that a scanner sees all of them or none (the
+    /// commit of a bulk load).
+    pub fn publish_files<'a>(
+        &self,
+        files: impl IntoIterator<Item = (&'a Arc<Store>, Arc<StoreFile>)>,
+    ) {
+        let _p = self.publishing.write();
+        for (store, file) in files {
+            store.add_files(vec![file]);
+        }
     }
 
     /// Assigns a new sequence id with writes blocked and runs `f` with it (bulk load):

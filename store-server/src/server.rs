@@ -1244,29 +1244,25 @@ impl RegionServer {
         Ok(out)
     }
 
-    /// Loads HFiles into family `family` of table `t`. Each file must fit inside one
-    /// region (checked from its first and last keys) and hold only that family; files are
-    /// copied into the region, given a new sequence id, and made visible atomically per
-    /// region. A file straddling a region boundary fails with
-    /// [`Error::BulkLoadOutOfRange`] naming the region, and nothing of that region's batch
-    /// is loaded.
-    pub fn bulk_load(
-        &self,
-        t: &TableName,
-        family: &[u8],
-        files: &[PathBuf],
-    ) -> Result<BulkLoadReport> {
+    /// Loads HFiles, given as (family, file), into table `t`. Each file must fit inside one
+    /// region (checked from its first and last keys) and hold only its family; files are
+    /// copied into their region, given one new sequence id per region, and made visible
+    /// atomically per region — all families together: a scan sees all of a region's new
+    /// files or none. A file straddling a region boundary fails with
+    /// [`Error::BulkLoadOutOfRange`] naming the region, and nothing is loaded.
+    pub fn bulk_load(&self, t: &TableName, files: &[(Vec<u8>, PathBuf)]) -> Result<BulkLoadReport> {
         self.check_open()?;
         let st = self.table_state(t)?;
-        if st.desc.family(family).is_none() {
-            return Err(Error::FamilyNotFound {
-                table: t.to_string(),
-                family: hfile::cell::to_string_binary(family),
-            });
-        }
-        let fam_name = hfile::cell::to_string_binary(family);
-        let mut groups: Vec<(Arc<Region>, Vec<PathBuf>)> = Vec::new();
-        for path in files {
+        type Batch = Vec<(Vec<u8>, PathBuf)>;
+        let mut groups: Vec<(Arc<Region>, Batch)> = Vec::new();
+        for (family, path) in files {
+            let fam_name = hfile::cell::to_string_binary(family);
+            if st.desc.family(family).is_none() {
+                return Err(Error::FamilyNotFound {
+                    table: t.to_string(),
+                    family: fam_name,
+                });
+            }
             let reader = hfile::Reader::open(path, None)?;
             let (Some(first), Some(last)) = (reader.first_key(), reader.last_key()) else {
                 continue; // an empty file has nothing to load
@@ -1281,7 +1277,7 @@ impl RegionServer {
             let (first_row, first_fam) = parse(first)?;
             let (last_row, last_fam) = parse(last)?;
             for f in [&first_fam, &last_fam] {
-                if f.as_slice() != family {
+                if f != family {
                     return Err(Error::BulkLoadWrongFamily {
                         file: path.clone(),
                         expected: fam_name.clone(),
@@ -1303,47 +1299,46 @@ impl RegionServer {
                     },
                 )));
             }
+            let entry = (family.clone(), path.clone());
             match groups.iter_mut().find(|(r, _)| Arc::ptr_eq(r, &region)) {
-                Some(g) => g.1.push(path.clone()),
-                None => groups.push((region, vec![path.clone()])),
+                Some(g) => g.1.push(entry),
+                None => groups.push((region, vec![entry])),
             }
         }
         let mut report = BulkLoadReport::default();
-        for (region, paths) in groups {
-            let store =
-                region
-                    .stores()
-                    .get(family)
-                    .cloned()
-                    .ok_or_else(|| Error::FamilyNotFound {
-                        table: t.to_string(),
-                        family: fam_name.clone(),
-                    })?;
+        for (region, batch) in groups {
             // Copy first (slow, no locks), then publish under a fresh sequence id.
             let tmp = region.dir().join(TMP_DIR);
             io(&tmp, std::fs::create_dir_all(&tmp))?;
             let mut staged = Vec::new();
-            for p in &paths {
+            for (family, p) in &batch {
+                let store =
+                    region
+                        .stores()
+                        .get(family)
+                        .cloned()
+                        .ok_or_else(|| Error::FamilyNotFound {
+                            table: t.to_string(),
+                            family: hfile::cell::to_string_binary(family),
+                        })?;
                 let name = new_file_name();
                 let dest = tmp.join(&name);
                 io(p, std::fs::copy(p, &dest))?;
                 io(&dest, File::open(&dest).and_then(|f| f.sync_all()))?;
-                staged.push((p.clone(), name, dest));
+                staged.push((store, p.clone(), name, dest));
             }
             let loaded = region.with_new_seq_after_flush(|seq| {
                 let mut opened = Vec::new();
-                for (src, name, staged_path) in &staged {
+                for (store, src, name, staged_path) in &staged {
                     let final_path = store.dir().join(format!("{name}_SeqId_{seq}_"));
                     io(staged_path, std::fs::rename(staged_path, &final_path))?;
-                    opened.push((
-                        src.clone(),
-                        StoreFile::open(&final_path, Some(self.cache.clone()))?,
-                    ));
+                    let file = StoreFile::open(&final_path, Some(self.cache.clone()))?;
+                    opened.push((store.clone(), src.clone(), file));
                 }
-                store.add_files(opened.iter().map(|(_, f)| f.clone()).collect());
+                region.publish_files(opened.iter().map(|(s, _, f)| (s, f.clone())));
                 Ok(opened
                     .into_iter()
-                    .map(|(src, _)| (src, seq))
+                    .map(|(_, src, _)| (src, seq))
                     .collect::<Vec<_>>())
             })?;
             for (src, seq) in loaded {

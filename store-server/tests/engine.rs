@@ -310,12 +310,12 @@ fn compaction_split_and_bulk_load() -> Result<()> {
     };
     let inside = write("inside", &["k000", "k001"])?;
     let straddle = write("straddle", &["k010", "k030"])?;
-    let err = admin.bulk_load(&tn, b"f", &[straddle]).err();
+    let err = admin.bulk_load(&tn, &[(b"f".to_vec(), straddle)]).err();
     assert!(
         matches!(err, Some(store_server::Error::BulkLoadOutOfRange { .. })),
         "{err:?}"
     );
-    let rep = admin.bulk_load(&tn, b"f", &[inside])?;
+    let rep = admin.bulk_load(&tn, &[(b"f".to_vec(), inside)])?;
     assert_eq!(rep.loaded.len(), 1);
     assert_eq!(
         t.get(&Get::new("k001"))?
@@ -324,7 +324,7 @@ fn compaction_split_and_bulk_load() -> Result<()> {
         Some(b"bulk-k001".to_vec())
     );
     let wrong = write("wrongfam", &["k001"])?;
-    assert!(admin.bulk_load(&tn, b"g", &[wrong]).is_err());
+    assert!(admin.bulk_load(&tn, &[(b"g".to_vec(), wrong)]).is_err());
     conn.close()?;
 
     // Everything (splits, bulk file) is found again after a restart.
@@ -601,6 +601,72 @@ fn archived_wals_are_deleted_after_their_time_to_live() -> Result<()> {
     assert_eq!(old_wals(gone.path()), 0);
     let g = conn.table("w")?.get(&Get::new("r0399"))?;
     assert_eq!(g.value(b"cf", b"q").map(|v| v.len()), Some(512));
+    conn.close()?;
+    Ok(())
+}
+
+#[test]
+fn a_bulk_load_of_several_families_is_seen_whole() -> Result<()> {
+    let dir = tmp();
+    let conn = Connection::embedded_with_config(dir.path(), test_config())?;
+    create(&conn, "m", &["a", "b"], 1, &[])?;
+    let tn = TableName::parse("m")?;
+    let rows: Vec<String> = (0..200).map(|i| format!("r{i:03}")).collect();
+    let write = |family: &str, round: i64| -> Result<std::path::PathBuf> {
+        let p = dir.path().join(format!("{family}-{round}.hfile"));
+        let mut w = hfile::Writer::create(&p, hfile::WriterOptions::default())?;
+        for r in &rows {
+            w.append(&hfile::Cell::put(
+                r.clone(),
+                family.to_string(),
+                "q",
+                round,
+                round.to_string(),
+            ))?;
+        }
+        w.finish()?;
+        Ok(p)
+    };
+    let rounds = 100i64;
+    let mut batches = Vec::new();
+    for round in 1..=rounds {
+        batches.push(vec![
+            (b"a".to_vec(), write("a", round)?),
+            (b"b".to_vec(), write("b", round)?),
+        ]);
+    }
+    let t = conn.table("m")?;
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let torn = std::thread::scope(|s| -> Result<usize> {
+        let reader = s.spawn(|| -> Result<usize> {
+            // Gets in a tight loop: each gathers the two stores' files one after the other,
+            // so a publication between the two is caught as a torn row.
+            let mut torn = 0;
+            while !done.load(std::sync::atomic::Ordering::Acquire) {
+                let row = t.get(&Get::new("r100"))?;
+                if row.value(b"a", b"q") != row.value(b"b", b"q") {
+                    torn += 1;
+                }
+            }
+            Ok(torn)
+        });
+        for batch in &batches {
+            let report = conn.admin().bulk_load(&tn, batch)?;
+            assert_eq!(report.loaded.len(), 2);
+            // One sequence id for the region's files of both families.
+            assert_eq!(report.loaded[0].2, report.loaded[1].2);
+        }
+        done.store(true, std::sync::atomic::Ordering::Release);
+        reader
+            .join()
+            .unwrap_or_else(|_| panic!("reader thread panicked"))
+    })?;
+    assert_eq!(torn, 0, "a scan saw one family's files without the other's");
+    let last = t.get(&Get::new("r199"))?;
+    assert_eq!(
+        last.value(b"b", b"q").map(|v| v.to_vec()),
+        Some(rounds.to_string().into_bytes())
+    );
     conn.close()?;
     Ok(())
 }
