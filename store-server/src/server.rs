@@ -822,6 +822,35 @@ impl RegionServer {
         self.online_regions(t)
     }
 
+    /// Rows strictly inside `(lo, hi)` at which a reversed scan cuts its range into chunks:
+    /// the region start keys and the first row of every root-index entry of every store
+    /// file (a data block, or the blocks of one leaf index block), ascending. Any cut is
+    /// correct; the index only keeps the chunks small.
+    fn chunk_starts(&self, t: &TableName, lo: &[u8], hi: &Bound) -> Result<Vec<Vec<u8>>> {
+        let inside = |row: &[u8]| row > lo && !hi.is_past(row);
+        let mut out = Vec::new();
+        for region in self.online_regions(t)? {
+            let start = &region.info().start_key;
+            if inside(start) {
+                out.push(start.clone());
+            }
+            for store in region.stores().values() {
+                for f in &store.state().files {
+                    for e in f.reader().root_index() {
+                        let row = hfile::cell::parse_key(&e.key)
+                            .and_then(|(len, _)| e.key.get(2..2 + usize::from(len)));
+                        if let Some(row) = row.filter(|r| inside(r)) {
+                            out.push(row.to_vec());
+                        }
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
     fn online_regions(&self, t: &TableName) -> Result<Vec<Arc<Region>>> {
         let st = self.table_state(t)?;
         if !st.desc.enabled {
@@ -1025,24 +1054,31 @@ impl RegionServer {
             }
         }
         let (lo, hi) = scan.forward_bounds();
-        let mut ts = TableScanner {
+        // A reversed scan reads chunks of its range forward, last chunk first, and returns
+        // each chunk's rows backwards: memory is bounded by a chunk, and a limit stops it
+        // early.
+        let reverse_chunks = if scan.reversed {
+            let mut starts = vec![lo.clone()];
+            starts.extend(self.chunk_starts(t, &lo, &hi)?);
+            let ends = starts[1..]
+                .iter()
+                .map(|s| Bound::Exclusive(s.clone()))
+                .chain(std::iter::once(hi.clone()));
+            starts.iter().cloned().zip(ends).collect()
+        } else {
+            Vec::new()
+        };
+        let ts = TableScanner {
             server: self.clone(),
             table: t.clone(),
             scan: scan.clone(),
-            next_row: Some(lo),
+            next_row: (!scan.reversed).then_some(lo),
             hi,
             current: None,
             returned: 0,
-            buffered: None,
+            reverse_chunks,
+            buffered: Vec::new().into_iter(),
         };
-        if scan.reversed {
-            let mut fwd = ts.forward_rows()?;
-            fwd.reverse();
-            if let Some(n) = scan.row_limit() {
-                fwd.truncate(n);
-            }
-            ts.buffered = Some(fwd.into_iter());
-        }
         Ok(ts)
     }
 
@@ -1401,7 +1437,10 @@ pub struct TableScanner {
     hi: Bound,
     current: Option<(crate::region::RegionScanner, Vec<u8>)>,
     returned: usize,
-    buffered: Option<std::vec::IntoIter<crate::scan::RowResult>>,
+    /// A reversed scan's chunks not yet read, as (first row, end); taken from the back.
+    reverse_chunks: Vec<(Vec<u8>, Bound)>,
+    /// The rows of the reversed scan's current chunk, last row first.
+    buffered: std::vec::IntoIter<crate::scan::RowResult>,
 }
 
 impl TableScanner {
@@ -1458,11 +1497,30 @@ impl Iterator for TableScanner {
     type Item = Result<crate::scan::RowResult>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(b) = &mut self.buffered {
-            return b.next().map(Ok);
-        }
         if self.scan.row_limit().is_some_and(|n| self.returned >= n) {
             return None;
+        }
+        if self.scan.reversed {
+            loop {
+                if let Some(row) = self.buffered.next() {
+                    self.returned += 1;
+                    return Some(Ok(row));
+                }
+                let (start, end) = self.reverse_chunks.pop()?;
+                self.next_row = Some(start);
+                self.hi = end;
+                self.current = None;
+                match self.forward_rows() {
+                    Ok(mut rows) => {
+                        rows.reverse();
+                        self.buffered = rows.into_iter();
+                    }
+                    Err(e) => {
+                        self.reverse_chunks.clear();
+                        return Some(Err(e));
+                    }
+                }
+            }
         }
         match self.next_forward() {
             Ok(Some(r)) => {
