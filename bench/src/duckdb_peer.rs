@@ -70,6 +70,25 @@ impl DuckRun {
     }
 }
 
+/// Runs the Python `driver` script with `args`; its standard output, or an error with its
+/// standard error.
+fn run_driver(python: &str, driver: &Path, args: &[&std::ffi::OsStr]) -> Result<String> {
+    let out = Command::new(python)
+        .arg(driver)
+        .args(args)
+        .output()
+        .map_err(|e| format!("duckdb: cannot run {python}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "duckdb: {python} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+        .into());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// Quotes a path as a SQL string literal.
 pub fn sql_path(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', "''"))
@@ -101,21 +120,11 @@ pub fn run(
         q.push_str(&format!("{name}\t{sql}\n"));
     }
     std::fs::write(&qfile, q)?;
-    let out = Command::new(python)
-        .arg(&driver)
-        .arg(&qfile)
-        .arg(threads.to_string())
-        .output()
-        .map_err(|e| format!("duckdb: cannot run {python}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "duckdb: {python} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )
-        .into());
-    }
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = run_driver(
+        python,
+        &driver,
+        &[qfile.as_os_str(), threads.to_string().as_ref()],
+    )?;
     let mut version = String::new();
     let mut max_rss = None;
     let mut runs = Vec::new();
@@ -238,22 +247,10 @@ pub fn run_suite(
             .collect::<Vec<_>>(),
     });
     std::fs::write(&spec_file, spec.to_string())?;
-    let out = Command::new(python)
-        .arg(&driver)
-        .arg(&spec_file)
-        .output()
-        .map_err(|e| format!("duckdb: cannot run {python}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "duckdb: {python} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )
-        .into());
-    }
+    let stdout = run_driver(python, &driver, &[spec_file.as_os_str()])?;
     let mut version = String::new();
     let mut runs: Vec<SuiteQueryRun> = Vec::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
+    for line in stdout.lines() {
         let v: serde_json::Value = serde_json::from_str(line)
             .map_err(|e| format!("duckdb suite driver: bad line {line:?}: {e}"))?;
         let name = v["name"].as_str().unwrap_or("").to_string();
