@@ -252,11 +252,7 @@ pub fn run(args: &CompactArgs) -> Result<()> {
     }
     drop(scratch);
     let report = render(args, &inputs, &samples, &shapes, &machine_before, &busy);
-    println!("{report}");
-    if let Some(out) = &args.out {
-        std::fs::write(out, &report)?;
-    }
-    Ok(())
+    crate::report::publish(&report, args.out.as_deref())
 }
 
 fn render(

@@ -206,11 +206,7 @@ pub fn run(args: &HfileArgs) -> Result<()> {
     }
 
     let report = render(args, &ds, &results);
-    println!("{report}");
-    if let Some(out) = &args.out {
-        std::fs::write(out, &report)?;
-    }
-    Ok(())
+    crate::report::publish(&report, args.out.as_deref())
 }
 
 fn med(runs: &[Run], f: impl Fn(&Run) -> Option<f64>) -> Option<f64> {

@@ -333,11 +333,7 @@ pub fn run(args: &ImportArgs) -> Result<()> {
     }
     drop(scratch);
     let report = render(args, csv_bytes, &s, &facts, &machine_before, &busy);
-    println!("{report}");
-    if let Some(out) = &args.out {
-        std::fs::write(out, &report)?;
-    }
-    Ok(())
+    crate::report::publish(&report, args.out.as_deref())
 }
 
 fn render(

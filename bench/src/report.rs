@@ -99,6 +99,15 @@ impl Samples {
     }
 }
 
+/// Prints a benchmark's markdown report and, with `--out`, also writes it to that file.
+pub fn publish(report: &str, out: Option<&std::path::Path>) -> crate::Result<()> {
+    println!("{report}");
+    if let Some(out) = out {
+        std::fs::write(out, report)?;
+    }
+    Ok(())
+}
+
 /// `amount / secs`, if there is a (positive) time.
 pub fn rate(amount: f64, secs: Option<f64>) -> Option<f64> {
     secs.filter(|&s| s > 0.0).map(|s| amount / s)

@@ -299,11 +299,7 @@ pub fn run(args: &ScanjobArgs) -> Result<()> {
         &duck_version,
         &busy,
     );
-    println!("{report}");
-    if let Some(out) = &args.out {
-        std::fs::write(out, &report)?;
-    }
-    Ok(())
+    crate::report::publish(&report, args.out.as_deref())
 }
 
 fn render(

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bulkload::{Format, ImportOptions, SourceOptions};
+use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use sql::{MetricsSnapshot, Session};
 use store_server::{Connection, TableName};
@@ -109,15 +110,20 @@ struct Engines {
 }
 
 impl Engines {
-    /// Runs every statement of `q` in Basalt; (timing of the whole batch, answers).
-    fn basalt(&self, q: &Query) -> Result<(Timing, Vec<Vec<Row>>)> {
+    /// Runs every statement of `q` with `run`, one after another; (timing of the whole
+    /// batch, answers).
+    fn timed<F, E>(&self, q: &Query, run: impl Fn(String) -> F) -> Result<(Timing, Vec<Vec<Row>>)>
+    where
+        F: std::future::Future<Output = std::result::Result<Vec<RecordBatch>, E>>,
+        E: Into<crate::BoxError>,
+    {
         let sw = Stopwatch::start();
         let batches = self.rt.block_on(async {
             let mut out = Vec::with_capacity(q.sqls.len());
             for s in &q.sqls {
-                out.push(self.session.query(s).await?);
+                out.push(run(s.clone()).await.map_err(Into::into)?);
             }
-            Ok::<_, sql::SqlError>(out)
+            Ok::<_, crate::BoxError>(out)
         })?;
         let timing = sw.timing();
         let rows = batches
@@ -125,6 +131,11 @@ impl Engines {
             .map(|b| arrow_rows(b))
             .collect::<Result<_>>()?;
         Ok((timing, rows))
+    }
+
+    /// Runs every statement of `q` in Basalt.
+    fn basalt(&self, q: &Query) -> Result<(Timing, Vec<Vec<Row>>)> {
+        self.timed(q, |s| async move { self.session.query(&s).await })
     }
 
     /// The `partitions=N` of Basalt's scan node in the plan of `q`'s last statement.
@@ -149,20 +160,7 @@ impl Engines {
 
     /// Runs every statement of `q` in DataFusion over Parquet.
     fn datafusion(&self, q: &Query) -> Result<(Timing, Vec<Vec<Row>>)> {
-        let sw = Stopwatch::start();
-        let batches = self.rt.block_on(async {
-            let mut out = Vec::with_capacity(q.sqls.len());
-            for s in &q.sqls {
-                out.push(self.df.sql(s).await?.collect().await?);
-            }
-            Ok::<_, datafusion::error::DataFusionError>(out)
-        })?;
-        let timing = sw.timing();
-        let rows = batches
-            .iter()
-            .map(|b| arrow_rows(b))
-            .collect::<Result<_>>()?;
-        Ok((timing, rows))
+        self.timed(q, |s| async move { self.df.sql(&s).await?.collect().await })
     }
 }
 
@@ -440,11 +438,7 @@ pub fn run(args: &SqlArgs) -> Result<()> {
         &duck_version,
         &busy,
     );
-    println!("{report}");
-    if let Some(out) = &args.out {
-        std::fs::write(out, &report)?;
-    }
-    Ok(())
+    crate::report::publish(&report, args.out.as_deref())
 }
 
 /// Milliseconds with three significant digits.

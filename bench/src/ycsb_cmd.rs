@@ -349,11 +349,7 @@ pub fn run(args: &YcsbArgs) -> Result<()> {
         e.store.close()?;
     }
     drop(scratch);
-    println!("{report}");
-    if let Some(out) = &args.out {
-        std::fs::write(out, &report)?;
-    }
-    Ok(())
+    crate::report::publish(&report, args.out.as_deref())
 }
 
 fn med(runs: &[WlRun], f: impl Fn(&WlRun) -> Option<f64>) -> Option<f64> {

@@ -60,13 +60,15 @@ fn within_row(a: &Entry, b: &Entry) -> Ordering {
         .then_with(|| b.ord.cmp(&a.ord))
 }
 
-/// Sorts `entries` (over `arena`) into [`compare_entries`] order, on all cores.
-pub fn sort_entries(arena: &[u8], table: &ColumnTable, entries: &mut [Entry]) {
+/// Sorts `entries` (over `arena`) into [`compare_entries`] order, on all cores. `groups` is
+/// their number of row groups ([`count_groups`], which the caller kept while filling the
+/// buffer): the sorting state is allocated at exactly that size.
+pub fn sort_entries(arena: &[u8], table: &ColumnTable, entries: &mut [Entry], groups: usize) {
     if u32::try_from(entries.len()).is_err() {
         entries.par_sort_unstable_by(|a, b| compare_entries(arena, table, a, b));
         return;
     }
-    let mut groups = Vec::with_capacity(count_groups(table, entries));
+    let mut groups = Vec::with_capacity(groups);
     let mut start = 0;
     while start < entries.len() {
         let first = &entries[start];
@@ -187,7 +189,12 @@ mod tests {
         let mut want = batch.entries.clone();
         want.sort_by(|a, b| compare_entries(&batch.arena, &table, a, b));
         let mut got = batch.entries.clone();
-        sort_entries(&batch.arena, &table, &mut got);
+        sort_entries(
+            &batch.arena,
+            &table,
+            &mut got,
+            count_groups(&table, &batch.entries),
+        );
         let key = |e: &Entry| (e.row_off, e.col, e.ts, e.ord);
         assert_eq!(
             got.iter().map(key).collect::<Vec<_>>(),

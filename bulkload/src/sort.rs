@@ -145,7 +145,7 @@ impl<'t> Sorter<'t> {
     }
 
     fn sort_buffer(&mut self) {
-        sort_entries(&self.arena, self.table, &mut self.entries);
+        sort_entries(&self.arena, self.table, &mut self.entries, self.groups);
     }
 
     /// Ranges of `entries` per family index (entries sorted).

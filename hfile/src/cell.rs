@@ -347,9 +347,6 @@ impl CellView for CellRef<'_> {
 
 /// A cell whose parts are borrowed slices: one cheap view over owned [`Cell`]s and block
 /// [`CellRef`]s alike, for merging cursors that must not copy what they only compare.
-///
-/// Equality compares the cells (parts, value, tags, sequence id), not whether a serialized
-/// key came along.
 #[derive(Clone, Copy, Debug)]
 pub struct CellSlices<'a> {
     /// Row key.
@@ -373,32 +370,6 @@ pub struct CellSlices<'a> {
     /// parts above.
     pub key: &'a [u8],
 }
-
-impl PartialEq for CellSlices<'_> {
-    fn eq(&self, o: &Self) -> bool {
-        (
-            self.row,
-            self.family,
-            self.qualifier,
-            self.timestamp,
-            self.type_code,
-            self.value,
-            self.tags,
-            self.seq_id,
-        ) == (
-            o.row,
-            o.family,
-            o.qualifier,
-            o.timestamp,
-            o.type_code,
-            o.value,
-            o.tags,
-            o.seq_id,
-        )
-    }
-}
-
-impl Eq for CellSlices<'_> {}
 
 impl<'a> CellSlices<'a> {
     /// A `Put` cell without tags.
@@ -502,6 +473,12 @@ impl CellView for CellSlices<'_> {
             out.extend_from_slice(self.key);
         }
     }
+}
+
+/// The row of a serialized key, or `None` if the key is malformed.
+pub fn key_row(key: &[u8]) -> Option<&[u8]> {
+    let (row_len, _) = parse_key(key)?;
+    key.get(2..2 + usize::from(row_len))
 }
 
 /// Validates a serialized key and returns its (row length, family length).

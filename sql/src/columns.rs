@@ -20,9 +20,7 @@ use store_server::rowkey::{decode_key_column, decode_value, SortOrder, SqlType, 
 use store_server::typed::TypedSchema;
 
 use crate::error::{Result, SqlError};
-
-const NS_PER_MS: i64 = 1_000_000;
-const MS_PER_DAY: i64 = 86_400_000;
+use crate::types::{MS_PER_DAY, NS_PER_MS};
 
 /// An Arrow builder for one SQL type.
 #[derive(Debug)]
@@ -120,8 +118,7 @@ impl ColumnBuilder {
         }
     }
 
-    /// Appends a decoded value; a value of another type than the builder's is NULL (as
-    /// [`crate::types::build_array`] does).
+    /// Appends a decoded value; a value of another type than the builder's is NULL.
     pub fn append_value(&mut self, v: &Value) {
         match (self, v) {
             (ColumnBuilder::Utf8(b), Value::Str(s)) => b.append_value(s),

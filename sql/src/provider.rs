@@ -395,12 +395,6 @@ impl StoreTable {
     }
 }
 
-/// The row of a serialized cell key (an index entry's key).
-fn key_row(key: &[u8]) -> Option<&[u8]> {
-    let (row_len, _) = hfile::cell::parse_key(key)?;
-    key.get(2..2 + usize::from(row_len))
-}
-
 /// (first row, bytes) of the file's data blocks around `range`, in file order: from the
 /// leaf index blocks that overlap it when the index has two levels (the usual shape of a
 /// large file), else from the root index (with more levels, one entry spans many blocks:
@@ -417,7 +411,7 @@ fn index_blocks(reader: &hfile::Reader, range: &ByteRange) -> Vec<(Vec<u8>, u64)
                 let size = root.get(i + 1).map_or(u64::from(e.on_disk_size), |n| {
                     n.offset.saturating_sub(e.offset)
                 });
-                Some((key_row(&e.key)?.to_vec(), size))
+                Some((hfile::cell::key_row(&e.key)?.to_vec(), size))
             })
             .collect()
     };
@@ -426,13 +420,13 @@ fn index_blocks(reader: &hfile::Reader, range: &ByteRange) -> Vec<(Vec<u8>, u64)
     }
     let mut out = Vec::new();
     for (i, e) in root.iter().enumerate() {
-        let Some(row) = key_row(&e.key) else {
+        let Some(row) = hfile::cell::key_row(&e.key) else {
             continue;
         };
         if !range.stop.is_empty() && row >= range.stop.as_slice() {
             break;
         }
-        let next = root.get(i + 1).and_then(|n| key_row(&n.key));
+        let next = root.get(i + 1).and_then(|n| hfile::cell::key_row(&n.key));
         if next.is_some_and(|n| n < range.start.as_slice()) {
             continue;
         }
@@ -445,7 +439,7 @@ fn index_blocks(reader: &hfile::Reader, range: &ByteRange) -> Vec<(Vec<u8>, u64)
         };
         for j in 0..leaf.len() {
             if let Some((_, size, key)) = leaf.entry(j) {
-                if let Some(r) = key_row(key) {
+                if let Some(r) = hfile::cell::key_row(key) {
                     out.push((r.to_vec(), u64::from(size)));
                 }
             }

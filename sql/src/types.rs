@@ -1,8 +1,6 @@
-//! SQL types and values ↔ Arrow: the Arrow type of each SQL type, building Arrow arrays
-//! from decoded store values, and reading typed values back out of Arrow arrays and
-//! DataFusion scalars (for UPSERT and key-range push-down).
-
-use std::sync::Arc;
+//! SQL types and values ↔ Arrow: the Arrow type of each SQL type, and reading typed values
+//! back out of Arrow arrays and DataFusion scalars (for UPSERT and key-range push-down).
+//! Arrays are built from stored values by [`crate::columns`].
 
 use datafusion::arrow::array::{
     Array, ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, Float32Array,
@@ -16,7 +14,10 @@ use store_server::rowkey::{SqlType, Value};
 
 use crate::error::{Result, SqlError};
 
-const NS_PER_MS: i64 = 1_000_000;
+/// Nanoseconds per millisecond (TIMESTAMP columns are nanoseconds in Arrow).
+pub(crate) const NS_PER_MS: i64 = 1_000_000;
+/// Milliseconds per day (TIME values are a time of day).
+pub(crate) const MS_PER_DAY: i64 = 86_400_000;
 
 /// The Arrow type a SQL column is exposed as.
 pub fn arrow_type(t: SqlType) -> DataType {
@@ -35,61 +36,6 @@ pub fn arrow_type(t: SqlType) -> DataType {
         SqlType::Timestamp => DataType::Timestamp(TimeUnit::Nanosecond, None),
         SqlType::Varbinary => DataType::Binary,
     }
-}
-
-/// Builds an Arrow array of SQL type `t` from values (anything not of the type is NULL).
-pub fn build_array(t: SqlType, vals: &[Value]) -> Result<ArrayRef> {
-    macro_rules! prim {
-        ($arr:ty, $pat:pat => $e:expr) => {
-            Arc::new(
-                vals.iter()
-                    .map(|v| match v {
-                        $pat => Some($e),
-                        _ => None,
-                    })
-                    .collect::<$arr>(),
-            ) as ArrayRef
-        };
-    }
-    Ok(match t {
-        SqlType::Varchar | SqlType::Char(_) => {
-            prim!(StringArray, Value::Str(s) => s.as_str())
-        }
-        SqlType::TinyInt => prim!(Int8Array, Value::I8(x) => *x),
-        SqlType::SmallInt => prim!(Int16Array, Value::I16(x) => *x),
-        SqlType::Integer => prim!(Int32Array, Value::I32(x) => *x),
-        SqlType::BigInt => prim!(Int64Array, Value::I64(x) => *x),
-        SqlType::Float => prim!(Float32Array, Value::F32(x) => *x),
-        SqlType::Double => prim!(Float64Array, Value::F64(x) => *x),
-        SqlType::Boolean => prim!(BooleanArray, Value::Bool(x) => *x),
-        SqlType::Date => prim!(Date32Array, Value::Date(x) => *x),
-        SqlType::Time => {
-            prim!(Time32MillisecondArray, Value::Time(x) => i32::try_from(x.rem_euclid(86_400_000)).unwrap_or(0))
-        }
-        SqlType::Timestamp => {
-            let a: TimestampNanosecondArray = vals
-                .iter()
-                .map(|v| match v {
-                    Value::Timestamp { millis, nanos } => millis
-                        .checked_mul(NS_PER_MS)
-                        .and_then(|n| n.checked_add(i64::from(*nanos))),
-                    _ => None,
-                })
-                .collect();
-            Arc::new(a)
-        }
-        SqlType::Varbinary => prim!(BinaryArray, Value::Bytes(b) => b.as_slice()),
-        SqlType::Decimal { precision, scale } => {
-            let a: Decimal128Array = vals
-                .iter()
-                .map(|v| match v {
-                    Value::Decimal(x) => Some(*x),
-                    _ => None,
-                })
-                .collect();
-            Arc::new(a.with_precision_and_scale(precision, scale as i8)?)
-        }
-    })
 }
 
 /// Casts `array` to SQL type `t` (strictly: overflow is an error, not NULL) and reads every

@@ -837,9 +837,7 @@ impl RegionServer {
             for store in region.stores().values() {
                 for f in &store.state().files {
                     for e in f.reader().root_index() {
-                        let row = hfile::cell::parse_key(&e.key)
-                            .and_then(|(len, _)| e.key.get(2..2 + usize::from(len)));
-                        if let Some(row) = row.filter(|r| inside(r)) {
+                        if let Some(row) = hfile::cell::key_row(&e.key).filter(|r| inside(r)) {
                             out.push(row.to_vec());
                         }
                     }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use hfile::{BlockCache, Cell, CellRef, CellSlices, CellView, Reader, Scanner, WriterOptions};
+use hfile::{BlockCache, Cell, CellSlices, CellView, Reader, Scanner, WriterOptions};
 
 use crate::cursor::CellCursor;
 use crate::error::{Error, Result};
@@ -51,8 +51,8 @@ pub fn bulk_seq_from_name(name: &str) -> Option<u64> {
 }
 
 fn row_of_key(key: &[u8], path: &Path) -> Result<Vec<u8>> {
-    CellRef::new(key, &[], &[], 0)
-        .map(|c| c.row().to_vec())
+    hfile::cell::key_row(key)
+        .map(<[u8]>::to_vec)
         .ok_or_else(|| Error::corrupt(path.display().to_string(), 0, "malformed first/last key"))
 }
 
