@@ -57,6 +57,9 @@ pub struct CompactArgs {
     /// Runs per measurement; medians are reported.
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Leave RocksDB out (Basalt and the limit only: quicker A/B runs).
+    #[arg(long)]
+    no_rocksdb: bool,
     /// Scratch directory (created empty, removed afterwards).
     #[arg(long, default_value = "/dev/shm/basalt-bench-compact")]
     dir: PathBuf,
@@ -228,6 +231,9 @@ pub fn run(args: &CompactArgs) -> Result<()> {
             },
         ));
 
+        if args.no_rocksdb {
+            continue;
+        }
         let db_dir = scratch.fresh("rocksdb")?;
         settle(args.quiet_wait, args.max_busy, &mut busy);
         let c = rocksdb_compact::ingest_and_compact(&db_dir, &inputs.ssts)?;

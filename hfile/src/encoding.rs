@@ -389,6 +389,13 @@ impl BlockCursor {
         ))
     }
 
+    /// The current cell's key and sequence id (0 if the file has none), without building a
+    /// [`CellRef`]; `None` if the cursor is not on a cell.
+    #[inline]
+    pub fn current_key<'a>(&'a self, block: &'a [u8]) -> Option<(&'a [u8], u64)> {
+        self.valid.then(|| (self.key(block), self.seq_id))
+    }
+
     /// The current key.
     #[inline]
     pub fn key<'a>(&'a self, block: &'a [u8]) -> &'a [u8] {

@@ -973,6 +973,14 @@ impl Scanner {
         self.cursor.current(&self.block)
     }
 
+    /// The current cell's serialized key and sequence id (0 if the file stores none): what a
+    /// merge compares, cheaper than [`Scanner::current`].
+    #[inline]
+    pub fn current_key(&self) -> Option<(&[u8], u64)> {
+        self.block_offset?;
+        self.cursor.current_key(&self.block)
+    }
+
     /// Advances to the next cell; returns whether there is one.
     ///
     /// A lending cursor (the current cell borrows the scanner), hence not `Iterator`.

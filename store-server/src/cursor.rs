@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use hfile::{Cell, CellSlices, CellType};
+use hfile::{Cell, CellRef, CellSlices, CellType, Comparator};
 
 use crate::error::Result;
 use crate::memstore::{compare_with_seq, MemCell, MemPosition, MemStore};
@@ -15,6 +15,11 @@ use crate::memstore::{compare_with_seq, MemCell, MemPosition, MemStore};
 pub trait CellCursor: Send {
     /// The current cell, or `None` when exhausted.
     fn peek(&self) -> Option<CellSlices<'_>>;
+    /// The current cell's serialized `KeyValue` key and sequence id, if the source holds
+    /// cells serialized (a file block): merges compare these without building the cell.
+    fn peek_key(&self) -> Option<(&[u8], u64)> {
+        None
+    }
     /// Moves to the next cell.
     fn advance(&mut self) -> Result<()>;
     /// Positions at the first cell at or after `probe` (a search cell from [`probe`]).
@@ -151,6 +156,10 @@ impl<C: CellCursor + ?Sized> CellCursor for Box<C> {
         (**self).peek()
     }
 
+    fn peek_key(&self) -> Option<(&[u8], u64)> {
+        (**self).peek_key()
+    }
+
     fn advance(&mut self) -> Result<()> {
         (**self).advance()
     }
@@ -164,87 +173,140 @@ impl<C: CellCursor + ?Sized> CellCursor for Box<C> {
     }
 }
 
-/// Merges several cursors into one sorted stream with a binary heap of the children (HBase's
-/// `KeyValueHeap`). Ties (identical key and sequence id) go to the earlier child. Children of
-/// one concrete type (a compaction's store files) merge without dynamic dispatch.
+/// A child's current cell as a merge compares it: its serialized key when it has one.
+enum Head<'a> {
+    Key(&'a [u8], u64),
+    Cell(CellSlices<'a>),
+}
+
+impl<'a> Head<'a> {
+    fn of<C: CellCursor + ?Sized>(c: &'a C) -> Option<Head<'a>> {
+        match c.peek_key() {
+            Some((key, seq)) => Some(Head::Key(key, seq)),
+            None => c.peek().map(Head::Cell),
+        }
+    }
+
+    /// HBase order with identical keys newest sequence id first ([`compare_with_seq`]).
+    fn cmp(&self, other: &Head<'_>) -> Ordering {
+        match (self, other) {
+            (Head::Key(a, sa), Head::Key(b, sb)) => Comparator::Default
+                .compare_keys(a, b)
+                .then_with(|| sb.cmp(sa)),
+            (Head::Cell(a), Head::Cell(b)) => compare_with_seq(a, b),
+            (a, b) => match (a.as_cell(), b.as_cell()) {
+                (Some(a), Some(b)) => compare_with_seq(&a, &b),
+                // Block decoding validated every key; one that still fails to parse
+                // sorts first rather than vanishing from the merge.
+                (None, _) => Ordering::Less,
+                (_, None) => Ordering::Greater,
+            },
+        }
+    }
+
+    fn as_cell(&self) -> Option<CellSlices<'a>> {
+        match *self {
+            Head::Key(key, seq) => CellRef::new(key, &[], &[], seq).map(CellSlices::from),
+            Head::Cell(c) => Some(c),
+        }
+    }
+}
+
+/// Merges several cursors into one sorted stream with a tournament (loser) tree over the
+/// children: after each step only the path from the advanced child to the root is replayed,
+/// one comparison per level, where a binary heap (HBase's `KeyValueHeap`) needs two. Ties
+/// (identical key and sequence id) go to the earlier child. Children of one concrete type
+/// (a compaction's store files) merge without dynamic dispatch.
 pub struct MergeCursor<C: CellCursor = Box<dyn CellCursor>> {
     children: Vec<C>,
-    /// Indexes of the children that have a current cell, as a min-heap on that cell.
-    heap: Vec<usize>,
+    /// `tree[0]` is the winning child; `tree[n]` for `n` in `1..k` the child that lost the
+    /// match at internal node `n`. Child `j` is leaf `k + j`; the parent of node `n` is
+    /// `n / 2`. Exhausted children lose every match.
+    tree: Vec<usize>,
 }
 
 impl<C: CellCursor> MergeCursor<C> {
     /// Merges `children`; call `seek` before reading.
     pub fn new(children: Vec<C>) -> MergeCursor<C> {
         let mut m = MergeCursor {
+            tree: vec![0; children.len().max(1)],
             children,
-            heap: Vec::new(),
         };
         m.rebuild();
         m
     }
 
-    /// Moves the child at heap position `i` down to its place. The sinking child's cell is
-    /// peeked once, and each child below once per level (a file child parses its cell on
-    /// every peek, and this is the merge's inner loop).
-    fn sift_down(&mut self, mut i: usize) {
-        let (children, heap) = (&self.children, &mut self.heap);
-        let n = heap.len();
-        if 2 * i + 1 >= n {
-            return;
-        }
-        let sinking = heap[i];
-        let Some(cell) = children[sinking].peek() else {
-            return;
-        };
-        // `a` (child `ia`) sorts before `b` (child `ib`); ties go to the earlier child.
-        let before = |a: &CellSlices<'_>, ia: usize, b: &CellSlices<'_>, ib: usize| {
-            compare_with_seq(a, b).then(ia.cmp(&ib)) == Ordering::Less
-        };
-        loop {
-            let l = 2 * i + 1;
-            if l >= n {
-                return;
-            }
-            let Some(lc) = children[heap[l]].peek() else {
-                return;
-            };
-            let (mut min, mut min_cell) = (l, lc);
-            if let Some(rc) = heap.get(l + 1).and_then(|&r| children[r].peek()) {
-                if before(&rc, heap[l + 1], &min_cell, heap[l]) {
-                    (min, min_cell) = (l + 1, rc);
-                }
-            }
-            if !before(&min_cell, heap[min], &cell, sinking) {
-                return;
-            }
-            heap.swap(i, min);
-            i = min;
+    /// Whether child `a` (current cell `ha`) wins against child `b` (current cell `hb`).
+    fn wins(ha: &Option<Head<'_>>, a: usize, hb: &Option<Head<'_>>, b: usize) -> bool {
+        match (ha, hb) {
+            (Some(x), Some(y)) => x.cmp(y).then(a.cmp(&b)).is_lt(),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => a < b,
         }
     }
 
-    fn rebuild(&mut self) {
-        self.heap = (0..self.children.len())
-            .filter(|&i| self.children[i].peek().is_some())
-            .collect();
-        for i in (0..self.heap.len() / 2).rev() {
-            self.sift_down(i);
+    /// Plays the matches below `node` and returns their winner, storing the losers.
+    fn play(&mut self, node: usize) -> usize {
+        let k = self.children.len();
+        if node >= k {
+            return node - k;
         }
+        let (a, b) = (self.play(2 * node), self.play(2 * node + 1));
+        let (ha, hb) = (Head::of(&self.children[a]), Head::of(&self.children[b]));
+        let (winner, loser) = if Self::wins(&ha, a, &hb, b) {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        self.tree[node] = loser;
+        winner
+    }
+
+    fn rebuild(&mut self) {
+        if !self.children.is_empty() {
+            self.tree[0] = self.play(1);
+        }
+    }
+
+    /// Replays the matches on the path from child `w` (just moved) to the root.
+    fn replay(&mut self, mut w: usize) {
+        let (children, tree) = (&self.children, &mut self.tree);
+        let mut hw = Head::of(&children[w]);
+        let mut node = (children.len() + w) / 2;
+        while node > 0 {
+            let o = tree[node];
+            let ho = Head::of(&children[o]);
+            if Self::wins(&ho, o, &hw, w) {
+                tree[node] = w;
+                (w, hw) = (o, ho);
+            }
+            node /= 2;
+        }
+        tree[0] = w;
+    }
+
+    fn winner(&self) -> Option<&C> {
+        self.children.get(self.tree[0])
     }
 }
 
 impl<C: CellCursor> CellCursor for MergeCursor<C> {
     fn peek(&self) -> Option<CellSlices<'_>> {
-        self.heap.first().and_then(|&i| self.children[i].peek())
+        self.winner().and_then(|c| c.peek())
+    }
+
+    fn peek_key(&self) -> Option<(&[u8], u64)> {
+        self.winner().and_then(|c| c.peek_key())
     }
 
     fn advance(&mut self) -> Result<()> {
-        if let Some(&top) = self.heap.first() {
-            self.children[top].advance()?;
-            if self.children[top].peek().is_none() {
-                self.heap.swap_remove(0);
+        let w = self.tree[0];
+        if let Some(c) = self.children.get_mut(w) {
+            if c.peek_key().is_some() || c.peek().is_some() {
+                c.advance()?;
+                self.replay(w);
             }
-            self.sift_down(0);
         }
         Ok(())
     }
@@ -259,8 +321,10 @@ impl<C: CellCursor> CellCursor for MergeCursor<C> {
 
     /// Moves only the children that are behind `probe`.
     fn reseek(&mut self, probe: &Cell) -> Result<()> {
-        for &i in &self.heap {
-            self.children[i].reseek(probe)?;
+        for ch in &mut self.children {
+            if ch.peek_key().is_some() || ch.peek().is_some() {
+                ch.reseek(probe)?;
+            }
         }
         self.rebuild();
         Ok(())
@@ -317,6 +381,67 @@ mod tests {
         m.seek(&first_on_row(b""))?;
         m.reseek(&after_column(b"a", b"f", b"q"))?;
         assert_eq!(m.peek().map(|c| c.row), Some(&b"b"[..]));
+        Ok(())
+    }
+
+    /// A merged cell as the tests compare it: row, timestamp, seq and value (child tag).
+    type Seen = (Vec<u8>, i64, u64, Vec<u8>);
+
+    /// Drains a merge.
+    fn drain(m: &mut MergeCursor<VecCursor>) -> Result<Vec<Seen>> {
+        let mut got = Vec::new();
+        while let Some(c) = m.peek() {
+            got.push((c.row.to_vec(), c.timestamp, c.seq_id, c.value.to_vec()));
+            m.advance()?;
+        }
+        Ok(got)
+    }
+
+    #[test]
+    fn tournament_matches_a_stable_sort() -> Result<()> {
+        // 1..=13 children (odd and even counts, some empty), random rows with repeated
+        // keys across children: the merge must equal a stable sort of all cells, ties in
+        // child order, after a full seek and after a reseek into the middle.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        for k in 1..=13usize {
+            let mut all = Vec::new();
+            let mut children = Vec::new();
+            for child in 0..k {
+                let mut cells: Vec<Cell> = (0..next(40))
+                    .map(|_| {
+                        let mut c = put(&format!("r{:02}", next(30)), next(3) as i64, next(2));
+                        c.value = bytes::Bytes::from(vec![child as u8]);
+                        c
+                    })
+                    .collect();
+                cells.sort_by(compare_with_seq);
+                all.extend(cells.iter().cloned());
+                children.push(VecCursor::new(cells));
+            }
+            // A stable sort keeps equal cells in child order, as the merge must.
+            all.sort_by(compare_with_seq);
+            let want: Vec<_> = all
+                .iter()
+                .map(|c| (c.row.to_vec(), c.timestamp, c.seq_id, c.value.to_vec()))
+                .collect();
+            let mut m = MergeCursor::new(children);
+            m.seek(&first_on_row(b""))?;
+            assert_eq!(drain(&mut m)?, want, "{k} children");
+            m.seek(&first_on_row(b""))?;
+            m.reseek(&first_on_row(b"r15"))?;
+            let from = want.iter().position(|w| w.0.as_slice() >= &b"r15"[..]);
+            assert_eq!(
+                drain(&mut m)?,
+                want[from.unwrap_or(want.len())..],
+                "{k} children, reseek"
+            );
+        }
         Ok(())
     }
 }

@@ -192,6 +192,19 @@ impl CellCursor for FileCursor {
         })
     }
 
+    fn peek_key(&self) -> Option<(&[u8], u64)> {
+        if !self.valid {
+            return None;
+        }
+        let (key, seq) = self.scanner.current_key()?;
+        let seq = if self.force_seq || seq == 0 {
+            self.file_seq
+        } else {
+            seq
+        };
+        Some((key, seq))
+    }
+
     fn advance(&mut self) -> Result<()> {
         if self.valid {
             self.valid = self.scanner.next()?;
