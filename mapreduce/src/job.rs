@@ -3,6 +3,7 @@
 //! side (combiner, partitioner, reducer count and reduce function). Functions see a
 //! [`TaskContext`] (split, attempt, counters) and emit through [`Emit`].
 
+use std::any::Any;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -61,6 +62,7 @@ pub struct TaskContext {
     task: TaskAttempt,
     split: Option<InputSplit>,
     counters: Counters,
+    local: Option<Box<dyn Any + Send>>,
 }
 
 impl TaskContext {
@@ -70,6 +72,31 @@ impl TaskContext {
             task,
             split,
             counters: Counters::new(),
+            local: None,
+        }
+    }
+
+    /// This attempt's own state of type `S` (created with `S::default()` on first use), for
+    /// map functions that aggregate across rows and emit from the job's cleanup (Hadoop's
+    /// in-mapper combining). A job uses one type; asking for another starts it afresh.
+    pub fn local<S: Default + Send + 'static>(&mut self) -> &mut S {
+        if !self.local.as_ref().is_some_and(|l| l.is::<S>()) {
+            self.local = Some(Box::new(S::default()));
+        }
+        match self.local.as_mut().and_then(|l| l.downcast_mut::<S>()) {
+            Some(s) => s,
+            None => unreachable!("the state was just set to an `S`"),
+        }
+    }
+
+    /// Takes this attempt's state of type `S` out, if there is one.
+    pub fn take_local<S: Send + 'static>(&mut self) -> Option<S> {
+        match self.local.take()?.downcast::<S>() {
+            Ok(s) => Some(*s),
+            Err(other) => {
+                self.local = Some(other);
+                None
+            }
         }
     }
 
@@ -112,6 +139,10 @@ impl TaskContext {
 /// A map function over rows (cells as stored, grouped by row).
 pub type RowMapFn<T> =
     Arc<dyn Fn(&RowResult, &mut TaskContext, &mut dyn Emit<T>) -> Result<()> + Send + Sync>;
+/// Called once at the end of each map task attempt that read its whole split (Hadoop's
+/// `Mapper.cleanup`), typically to emit what the map function aggregated in
+/// [`TaskContext::local`].
+pub type CleanupFn<T> = Arc<dyn Fn(&mut TaskContext, &mut dyn Emit<T>) -> Result<()> + Send + Sync>;
 /// A map function over Arrow record batches in the cell schema (see [`crate::batch`]).
 pub type BatchMapFn<T> =
     Arc<dyn Fn(&RecordBatch, &mut TaskContext, &mut dyn Emit<T>) -> Result<()> + Send + Sync>;
@@ -143,6 +174,8 @@ pub struct Job<T> {
     pub input: Input,
     /// The map function.
     pub map: MapFn<T>,
+    /// Runs at the end of each map task (see [`CleanupFn`]).
+    pub cleanup: Option<CleanupFn<T>>,
 }
 
 impl<T> Job<T> {
@@ -156,6 +189,7 @@ impl<T> Job<T> {
             name: name.into(),
             input,
             map: MapFn::Rows(Arc::new(f)),
+            cleanup: None,
         }
     }
 
@@ -175,7 +209,19 @@ impl<T> Job<T> {
                 f: Arc::new(f),
                 batch_cells: 8192,
             },
+            cleanup: None,
         }
+    }
+}
+
+impl<T> Job<T> {
+    /// Runs `f` at the end of each map task that read its whole split.
+    pub fn with_cleanup(
+        mut self,
+        f: impl Fn(&mut TaskContext, &mut dyn Emit<T>) -> Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        self.cleanup = Some(Arc::new(f));
+        self
     }
 }
 

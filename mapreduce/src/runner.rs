@@ -259,6 +259,21 @@ impl Runner {
     }
 
     /// Feeds one split to a map function.
+    /// Reads `split` through the job's map function, then runs the job's cleanup.
+    fn map_split<T>(
+        &self,
+        job: &Job<T>,
+        split: &InputSplit,
+        ctx: &mut TaskContext,
+        emit: &mut dyn Emit<T>,
+    ) -> Result<()> {
+        self.read_split(&job.input, split, &job.map, ctx, emit)?;
+        match &job.cleanup {
+            Some(f) => f(ctx, emit),
+            None => Ok(()),
+        }
+    }
+
     fn read_split<T>(
         &self,
         input: &Input,
@@ -373,7 +388,7 @@ impl Runner {
                     written += 1;
                     writer.write(rec)
                 };
-                self.read_split(&job.input, split, &job.map, ctx, &mut FnEmit(&mut sink))
+                self.map_split(job, split, ctx, &mut FnEmit(&mut sink))
             };
             ctx.incr(counters::FRAMEWORK, counters::OUTPUT_RECORDS, written);
             match r {
@@ -467,7 +482,7 @@ impl Runner {
                     emitted += 1;
                     buffer.emit(k, v)
                 };
-                self.read_split(&job.input, split, &job.map, ctx, &mut FnEmit(&mut sink))
+                self.map_split(job, split, ctx, &mut FnEmit(&mut sink))
             };
             ctx.incr(counters::FRAMEWORK, counters::MAP_OUTPUT_RECORDS, emitted);
             match r {
