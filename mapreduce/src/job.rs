@@ -212,9 +212,7 @@ impl<T> Job<T> {
             cleanup: None,
         }
     }
-}
 
-impl<T> Job<T> {
     /// Runs `f` at the end of each map task that read its whole split.
     pub fn with_cleanup(
         mut self,

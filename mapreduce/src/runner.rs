@@ -258,7 +258,6 @@ impl Runner {
         }
     }
 
-    /// Feeds one split to a map function.
     /// Reads `split` through the job's map function, then runs the job's cleanup.
     fn map_split<T>(
         &self,
@@ -274,6 +273,7 @@ impl Runner {
         }
     }
 
+    /// Feeds one split to a map function.
     fn read_split<T>(
         &self,
         input: &Input,
