@@ -303,7 +303,7 @@ impl<C: CellCursor> CellCursor for MergeCursor<C> {
     fn advance(&mut self) -> Result<()> {
         let w = self.tree[0];
         if let Some(c) = self.children.get_mut(w) {
-            if c.peek_key().is_some() || c.peek().is_some() {
+            if Head::of(c).is_some() {
                 c.advance()?;
                 self.replay(w);
             }
@@ -322,7 +322,7 @@ impl<C: CellCursor> CellCursor for MergeCursor<C> {
     /// Moves only the children that are behind `probe`.
     fn reseek(&mut self, probe: &Cell) -> Result<()> {
         for ch in &mut self.children {
-            if ch.peek_key().is_some() || ch.peek().is_some() {
+            if Head::of(ch).is_some() {
                 ch.reseek(probe)?;
             }
         }

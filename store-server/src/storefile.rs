@@ -178,17 +178,26 @@ pub struct FileCursor {
     force_seq: bool,
 }
 
+impl FileCursor {
+    /// The sequence id a cell stored with `stored` carries: the file's own for bulk-loaded
+    /// files and for cells stored without one.
+    fn seq(&self, stored: u64) -> u64 {
+        if self.force_seq || stored == 0 {
+            self.file_seq
+        } else {
+            stored
+        }
+    }
+}
+
 impl CellCursor for FileCursor {
     fn peek(&self) -> Option<CellSlices<'_>> {
         if !self.valid {
             return None;
         }
-        self.scanner.current().map(|c| {
-            let mut cell = CellSlices::from(c);
-            if self.force_seq || cell.seq_id == 0 {
-                cell.seq_id = self.file_seq;
-            }
-            cell
+        self.scanner.current().map(|c| CellSlices {
+            seq_id: self.seq(c.seq_id()),
+            ..CellSlices::from(c)
         })
     }
 
@@ -197,12 +206,7 @@ impl CellCursor for FileCursor {
             return None;
         }
         let (key, seq) = self.scanner.current_key()?;
-        let seq = if self.force_seq || seq == 0 {
-            self.file_seq
-        } else {
-            seq
-        };
-        Some((key, seq))
+        Some((key, self.seq(seq)))
     }
 
     fn advance(&mut self) -> Result<()> {
