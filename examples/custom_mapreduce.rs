@@ -40,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "value-lengths",
         input,
         |row, ctx, out: &mut dyn Emit<(String, u64)>| {
-            for cell in &row.cells {
+            for cell in row.cells() {
                 out.emit((bucket(cell.value.len()), 1))?;
             }
             ctx.incr("ValueLengths", "ROWS", 1);

@@ -123,8 +123,9 @@ mod tests {
             row: Bytes::from_static(b"b"),
             cells: vec![Cell::put(&b"b"[..], &b"g"[..], &b""[..], 5, &b""[..])],
         };
-        b.push_row(&r1);
-        b.push_row(&r2);
+        for c in r1.cells.iter().chain(&r2.cells) {
+            b.push(c);
+        }
         assert_eq!(b.len(), 3);
         let batch = b.finish().expect("batch");
         assert!(b.is_empty());

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use store_server::{RowResult, Scan, TableName};
+use store_server::{RowCells, Scan, TableName};
 
 use crate::counters::Counters;
 use crate::error::Result;
@@ -136,9 +136,10 @@ impl TaskContext {
     }
 }
 
-/// A map function over rows (cells as stored, grouped by row).
+/// A map function over rows (cells as stored, grouped by row; lent for the call, so a
+/// function that keeps cells copies them, e.g. with [`RowCells::to_result`]).
 pub type RowMapFn<T> =
-    Arc<dyn Fn(&RowResult, &mut TaskContext, &mut dyn Emit<T>) -> Result<()> + Send + Sync>;
+    Arc<dyn Fn(&RowCells, &mut TaskContext, &mut dyn Emit<T>) -> Result<()> + Send + Sync>;
 /// Called once at the end of each map task attempt that read its whole split (Hadoop's
 /// `Mapper.cleanup`), typically to emit what the map function aggregated in
 /// [`TaskContext::local`].
@@ -183,7 +184,7 @@ impl<T> Job<T> {
     pub fn map_rows(
         name: impl Into<String>,
         input: Input,
-        f: impl Fn(&RowResult, &mut TaskContext, &mut dyn Emit<T>) -> Result<()> + Send + Sync + 'static,
+        f: impl Fn(&RowCells, &mut TaskContext, &mut dyn Emit<T>) -> Result<()> + Send + Sync + 'static,
     ) -> Job<T> {
         Job {
             name: name.into(),

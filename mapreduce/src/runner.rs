@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use store_server::{Connection, Scan};
+use store_server::{Connection, RowCells, Scan};
 
 use crate::batch::{batch_rows, CellBatchBuilder};
 use crate::counters::{self, Counters};
@@ -297,26 +297,28 @@ impl Runner {
                     ..(**scan).clone()
                 }
                 .with_cache_blocks(false);
-                let rows = self.conn.table(&table.to_string())?.scan(&s)?;
+                let mut rows = self.conn.table(&table.to_string())?.scan_cells(&s)?;
                 let mut builder = CellBatchBuilder::new();
                 // Counted here and added once: the per-row bumps would cost as much as a
                 // simple map function.
                 let (mut records, mut cells) = (0i64, 0i64);
-                let result = rows.into_iter().try_for_each(|row| -> Result<()> {
-                    let row = row?;
-                    records += 1;
-                    cells += row.cells.len() as i64;
-                    match map {
-                        MapFn::Rows(f) => f(&row, ctx, emit)?,
-                        MapFn::Batches { f, batch_cells } => {
-                            builder.push_row(&row);
-                            if builder.len() >= *batch_cells {
-                                f(&builder.finish()?, ctx, emit)?;
+                let mut map_all = || -> Result<()> {
+                    while let Some(row) = rows.next_row()? {
+                        records += 1;
+                        cells += row.len() as i64;
+                        match map {
+                            MapFn::Rows(f) => f(row, ctx, emit)?,
+                            MapFn::Batches { f, batch_cells } => {
+                                builder.push_row(row);
+                                if builder.len() >= *batch_cells {
+                                    f(&builder.finish()?, ctx, emit)?;
+                                }
                             }
                         }
                     }
                     Ok(())
-                });
+                };
+                let result = map_all();
                 ctx.incr(counters::FRAMEWORK, counters::MAP_INPUT_RECORDS, records);
                 ctx.incr(counters::FRAMEWORK, counters::MAP_INPUT_CELLS, cells);
                 result?;
@@ -336,9 +338,11 @@ impl Runner {
                     );
                     match map {
                         MapFn::Rows(f) => {
+                            let mut cells = RowCells::new();
                             for row in batch_rows(&batch)? {
                                 ctx.incr(counters::FRAMEWORK, counters::MAP_INPUT_RECORDS, 1);
-                                f(&row, ctx, emit)?;
+                                cells.load(&row);
+                                f(&cells, ctx, emit)?;
                             }
                         }
                         MapFn::Batches { f, .. } => {

@@ -79,7 +79,7 @@ fn a_transient_failure_is_retried_and_counted_once() {
         if ctx.attempt() == 1 && ctx.counters().get("T", "ROWS") == 3 {
             return Err(Error::user(format!(
                 "transient at {}",
-                String::from_utf8_lossy(&row.row)
+                String::from_utf8_lossy(row.row())
             )));
         }
         Ok(())
@@ -101,7 +101,7 @@ fn a_panicking_mapper_fails_cleanly() {
     make_table(&conn, "t");
     let runner = Runner::new(conn.clone(), run_opts(1)).expect("runner");
     let job = Job::map_rows("panics", input(), |row, _ctx, _out: &mut dyn Emit<()>| {
-        if row.row.as_ref() == row_key(250).as_slice() {
+        if row.row() == row_key(250).as_slice() {
             panic!("boom at row 250");
         }
         Ok(())
@@ -160,8 +160,8 @@ fn no_output_is_visible_after_a_failed_job() {
     copy_schema(&conn, "dst");
     let output = TableOutput::new(&conn, &TableName::parse("dst").expect("dst")).expect("out");
     let job = Job::map_rows("copy-fails", input(), |row, ctx, out| {
-        for c in &row.cells {
-            out.emit(c.clone())?;
+        for c in row.to_result().cells {
+            out.emit(c)?;
         }
         if ctx.split().map(|s| s.index) == Some(5) {
             return Err(Error::user("mapper bug"));
@@ -200,7 +200,7 @@ fn map_reduce_with_spills_matches_a_direct_count() {
     let runner = Runner::new(conn.clone(), opts).expect("runner");
     // Versions per (qualifier, timestamp), from rows.
     let job: Job<((Vec<u8>, i64), u64)> = Job::map_rows("versions", input(), |row, _ctx, out| {
-        for c in &row.cells {
+        for c in row.cells() {
             out.emit(((c.qualifier.to_vec(), c.timestamp), 1))?;
         }
         Ok(())

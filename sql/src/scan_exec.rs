@@ -21,7 +21,7 @@ use datafusion::physical_plan::{
 use store_server::rowkey::SqlType;
 use store_server::scan::{Filter, Scan};
 use store_server::typed::TypedSchema;
-use store_server::Table;
+use store_server::{RowCells, Table};
 
 use crate::columns::{ColumnBuilder, KeyDecoder};
 use crate::error::to_df;
@@ -314,9 +314,22 @@ fn run_partition(
         KeyDecoder::new(t.clone(), &wanted)
     });
     let decoded_key = |p: usize| spec.typed.as_ref().is_some_and(|t| p < t.primary_key.len());
+    let cells = CellColumns::new(&spec.columns);
+    let mut found: Vec<Option<usize>> = Vec::new();
     let mut nrows = 0usize;
     let mut total = 0usize;
     let mut sent = 0usize;
+    // Counted here and added to the shared metrics per batch: per-row atomic adds from
+    // parallel partitions would contend on one cache line.
+    let (mut rows_read, mut cells_read) = (0u64, 0u64);
+    let count = |rows: &mut u64, cells: &mut u64| {
+        spec.metrics
+            .rows
+            .fetch_add(std::mem::take(rows), Ordering::Relaxed);
+        spec.metrics
+            .cells
+            .fetch_add(std::mem::take(cells), Ordering::Relaxed);
+    };
     let limit = spec.limit.unwrap_or(usize::MAX);
     for piece in pieces {
         if total >= limit {
@@ -331,16 +344,15 @@ fn run_partition(
         if spec.limit.is_some() {
             scan.limit = Some(limit - total);
         }
-        let rows = spec.table.scan(&scan).map_err(to_df)?;
-        for row in rows {
-            let row = row.map_err(to_df)?;
-            spec.metrics.rows.fetch_add(1, Ordering::Relaxed);
-            spec.metrics
-                .cells
-                .fetch_add(row.cells.len() as u64, Ordering::Relaxed);
+        let mut rows = spec.table.scan_cells(&scan).map_err(to_df)?;
+        while let Some(row) = rows.next_row().map_err(to_df)? {
+            rows_read += 1;
+            cells_read += row.len() as u64;
             if let Some(k) = keys.as_ref().filter(|k| !k.is_empty()) {
-                k.append(&row.row, &mut builders).map_err(to_df)?;
+                k.append(row.row(), &mut builders).map_err(to_df)?;
             }
+            cells.find(row, &mut found);
+            let mut next_cell = found.iter();
             for ((src, ty), b) in spec.columns.iter().zip(builders.iter_mut()) {
                 match src {
                     ColumnSource::Key(p) => {
@@ -348,23 +360,25 @@ fn run_partition(
                             b.append_null();
                         }
                     }
-                    ColumnSource::RowKey => b.append_raw(&row.row),
-                    ColumnSource::Cell {
-                        family,
-                        qualifier,
-                        raw,
-                    } => match row.value(family, qualifier) {
-                        None => b.append_null(),
-                        Some(v) if *raw => b.append_raw(v),
-                        Some(v) => b.append_cell(*ty, v).map_err(|e| {
-                            to_df(format!(
-                                "table {}, row {}: column {}: {e}",
-                                spec.table_name,
-                                hfile::cell::to_string_binary(&row.row),
-                                String::from_utf8_lossy(qualifier)
-                            ))
-                        })?,
-                    },
+                    ColumnSource::RowKey => b.append_raw(row.row()),
+                    ColumnSource::Cell { qualifier, raw, .. } => {
+                        let value = next_cell
+                            .next()
+                            .and_then(|&i| row.cell(i?))
+                            .map(|c| c.value);
+                        match value {
+                            None => b.append_null(),
+                            Some(v) if *raw => b.append_raw(v),
+                            Some(v) => b.append_cell(*ty, v).map_err(|e| {
+                                to_df(format!(
+                                    "table {}, row {}: column {}: {e}",
+                                    spec.table_name,
+                                    hfile::cell::to_string_binary(row.row()),
+                                    String::from_utf8_lossy(qualifier)
+                                ))
+                            })?,
+                        }
+                    }
                 }
             }
             nrows += 1;
@@ -379,6 +393,7 @@ fn run_partition(
                 sent += 1;
                 let batch = make_batch(schema, &mut builders, nrows)?;
                 nrows = 0;
+                count(&mut rows_read, &mut cells_read);
                 if tx.blocking_send(Ok(batch)).is_err() {
                     return Ok(());
                 }
@@ -388,11 +403,69 @@ fn run_partition(
             }
         }
     }
+    count(&mut rows_read, &mut cells_read);
     if nrows > 0 || total == 0 {
         let batch = make_batch(schema, &mut builders, nrows)?;
         let _ = tx.blocking_send(Ok(batch));
     }
     Ok(())
+}
+
+/// The cell columns of a scan, in (family, qualifier) order, so that one merge pass over a
+/// row's sorted cells finds every wanted value.
+struct CellColumns<'a> {
+    /// (family, qualifier, index among the cell columns in output order), sorted.
+    sorted: Vec<(&'a [u8], &'a [u8], usize)>,
+}
+
+impl<'a> CellColumns<'a> {
+    fn new(columns: &'a [(ColumnSource, SqlType)]) -> CellColumns<'a> {
+        let mut sorted: Vec<_> = columns
+            .iter()
+            .filter_map(|(src, _)| match src {
+                ColumnSource::Cell {
+                    family, qualifier, ..
+                } => Some((family.as_slice(), qualifier.as_slice())),
+                _ => None,
+            })
+            .enumerate()
+            .map(|(i, (f, q))| (f, q, i))
+            .collect();
+        sorted.sort_unstable();
+        CellColumns { sorted }
+    }
+
+    /// Sets `found[i]` to the position in `row` of the newest cell of the `i`-th cell
+    /// column (`None` if the row has none).
+    fn find(&self, row: &RowCells, found: &mut Vec<Option<usize>>) {
+        found.clear();
+        found.resize(self.sorted.len(), None);
+        let mut wanted = self.sorted.iter().peekable();
+        for (at, c) in row.cells().enumerate() {
+            while let Some(&&(f, q, _)) = wanted.peek() {
+                // Equality first: the scan returns mostly wanted columns.
+                let order = if f == c.family && q == c.qualifier {
+                    std::cmp::Ordering::Equal
+                } else {
+                    (f, q).cmp(&(c.family, c.qualifier))
+                };
+                match order {
+                    std::cmp::Ordering::Less => {
+                        wanted.next();
+                    }
+                    std::cmp::Ordering::Equal => {
+                        // The newest version comes first; older ones leave it in place.
+                        // (A column selected twice has one entry per selection.)
+                        for &(_, _, i) in wanted.clone().take_while(|w| (w.0, w.1) == (f, q)) {
+                            found[i].get_or_insert(at);
+                        }
+                        break;
+                    }
+                    std::cmp::Ordering::Greater => break,
+                }
+            }
+        }
+    }
 }
 
 fn make_batch(

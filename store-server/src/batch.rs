@@ -12,9 +12,8 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use hfile::{CellType, CellView};
 
-use crate::client::RowIter;
 use crate::error::Result;
-use crate::scan::RowResult;
+use crate::row::{RowCells, RowCursor};
 
 /// Column names of the cell schema, in order.
 pub const CELL_COLUMNS: [&str; 6] = ["row", "family", "qualifier", "timestamp", "type", "value"];
@@ -96,9 +95,9 @@ impl CellBatchBuilder {
     }
 
     /// Appends every cell of a row.
-    pub fn push_row(&mut self, row: &RowResult) {
-        for c in &row.cells {
-            self.push(c);
+    pub fn push_row(&mut self, row: &RowCells) {
+        for c in row.cells() {
+            self.push(&c);
         }
     }
 
@@ -136,17 +135,17 @@ impl CellBatchBuilder {
 /// Record batches returned by [`crate::Table::scan_batches`].
 pub type BatchIter = Box<dyn Iterator<Item = Result<RecordBatch>> + Send>;
 
-/// Turns a row iterator into cell batches of about `batch_cells` cells, never splitting a
+/// Turns a row cursor into cell batches of about `batch_cells` cells, never splitting a
 /// row; an error ends the batches after being returned.
 pub struct RowBatches {
-    rows: Option<RowIter>,
+    rows: Option<Box<dyn RowCursor>>,
     builder: CellBatchBuilder,
     batch_cells: usize,
 }
 
 impl RowBatches {
     /// Batches of at least `batch_cells` cells (the last one smaller) from `rows`.
-    pub fn new(rows: RowIter, batch_cells: usize) -> RowBatches {
+    pub fn new(rows: Box<dyn RowCursor>, batch_cells: usize) -> RowBatches {
         RowBatches {
             rows: Some(rows),
             builder: CellBatchBuilder::new(),
@@ -160,19 +159,19 @@ impl Iterator for RowBatches {
 
     fn next(&mut self) -> Option<Result<RecordBatch>> {
         while let Some(rows) = &mut self.rows {
-            match rows.next() {
-                Some(Ok(row)) => {
-                    self.builder.push_row(&row);
+            match rows.next_row() {
+                Ok(Some(row)) => {
+                    self.builder.push_row(row);
                     if self.builder.len() >= self.batch_cells {
                         return Some(self.builder.finish());
                     }
                 }
-                Some(Err(e)) => {
+                Err(e) => {
                     self.rows = None;
                     self.builder = CellBatchBuilder::new();
                     return Some(Err(e));
                 }
-                None => self.rows = None,
+                Ok(None) => self.rows = None,
             }
         }
         (!self.builder.is_empty()).then(|| self.builder.finish())

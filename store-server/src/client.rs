@@ -11,6 +11,7 @@ use hfile::{Cell, CellType, CellView};
 use crate::batch::{BatchIter, RowBatches};
 use crate::compaction::CompactionReport;
 use crate::error::{Error, Result};
+use crate::row::{OwnedRows, RowCursor};
 use crate::scan::{CompareOp, Get, RowResult, Scan};
 use crate::schema::{Durability, TableDescriptor, TableName};
 use crate::server::{BulkLoadReport, Config, RegionDescription, RegionServer};
@@ -208,11 +209,19 @@ pub trait Table: Send + Sync {
     fn get_batch(&self, gets: &[Get]) -> Result<Vec<RowResult>>;
     /// Scans rows.
     fn scan(&self, scan: &Scan) -> Result<RowIter>;
+    /// Scans rows, lending each row's cells until the next one is read: for jobs that read
+    /// every row once and keep nothing of it.
+    fn scan_cells(&self, scan: &Scan) -> Result<Box<dyn RowCursor>> {
+        Ok(Box::new(OwnedRows::new(self.scan(scan)?)))
+    }
     /// Scans rows as Arrow record batches in the cell schema ([`crate::batch::cell_schema`]),
     /// at least `batch_cells` cells each (the last one smaller); a row is never split
     /// between batches.
     fn scan_batches(&self, scan: &Scan, batch_cells: usize) -> Result<BatchIter> {
-        Ok(Box::new(RowBatches::new(self.scan(scan)?, batch_cells)))
+        Ok(Box::new(RowBatches::new(
+            self.scan_cells(scan)?,
+            batch_cells,
+        )))
     }
     /// Deletes (see [`Delete`]).
     fn delete(&self, delete: &Delete) -> Result<()>;
@@ -507,6 +516,10 @@ impl Table for EmbeddedTable {
     }
 
     fn scan(&self, scan: &Scan) -> Result<RowIter> {
+        Ok(Box::new(self.server.scan(&self.name, scan)?))
+    }
+
+    fn scan_cells(&self, scan: &Scan) -> Result<Box<dyn RowCursor>> {
         Ok(Box::new(self.server.scan(&self.name, scan)?))
     }
 

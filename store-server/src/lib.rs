@@ -19,6 +19,7 @@ pub mod matcher;
 pub mod memstore;
 pub mod mvcc;
 pub mod region;
+pub mod row;
 pub mod rowkey;
 pub mod scan;
 pub mod schema;
@@ -31,6 +32,7 @@ pub mod wal;
 
 pub use client::{Admin, CheckAndMutate, Connection, Delete, DeleteSpec, Mutation, Put, Table};
 pub use error::{Error, Result};
+pub use row::{RowCells, RowCursor};
 pub use scan::{CompareOp, Filter, Get, RowResult, Scan, TimeRange};
 pub use schema::{Durability, FamilyDescriptor, TableDescriptor, TableName};
 pub use server::Config;

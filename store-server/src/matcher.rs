@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use hfile::{Cell, CellType, CellView};
+use hfile::{CellType, CellView};
 
 use crate::scan::Scan;
 use crate::schema::FamilyDescriptor;
@@ -96,6 +96,43 @@ pub struct RowMatcher {
     version_deletes: Vec<i64>,
     prev: Option<(i64, u8)>,
     count: u32,
+    /// Which columns of the current family a read returns.
+    family_selection: Selection,
+    /// Whether the current column is returned.
+    selected: bool,
+}
+
+/// The columns of one family a read selects.
+#[derive(Clone, Debug)]
+enum Selection {
+    All,
+    Only(Vec<Vec<u8>>),
+}
+
+impl Selection {
+    fn of(scan: &Scan, family: &[u8]) -> Selection {
+        let mut only = Vec::new();
+        for c in &scan.columns {
+            if c.family == family {
+                match &c.qualifier {
+                    None => return Selection::All,
+                    Some(q) => only.push(q.clone()),
+                }
+            }
+        }
+        if scan.columns.is_empty() {
+            Selection::All
+        } else {
+            Selection::Only(only)
+        }
+    }
+
+    fn contains(&self, qualifier: &[u8]) -> bool {
+        match self {
+            Selection::All => true,
+            Selection::Only(qs) => qs.iter().any(|q| q == qualifier),
+        }
+    }
 }
 
 impl RowMatcher {
@@ -120,7 +157,16 @@ impl RowMatcher {
             version_deletes: Vec::new(),
             prev: None,
             count: 0,
+            family_selection: Selection::All,
+            selected: true,
         }
+    }
+
+    /// True if the column of the cell last checked is one the read returns: selected by
+    /// the scan and passing its column filters (always true for compactions). The
+    /// decision is made once per column, not per cell.
+    pub fn selected(&self) -> bool {
+        self.selected
     }
 
     /// Forgets the previous row; call before the first cell of each row.
@@ -143,6 +189,9 @@ impl RowMatcher {
                 };
                 self.oldest_unexpired = r.ttl_ms.map(|t| self.now_ms.saturating_sub(t));
             }
+            if let Mode::User(scan) = &self.mode {
+                self.family_selection = Selection::of(scan, family);
+            }
         }
         self.in_family = true;
         self.in_column = false;
@@ -158,6 +207,13 @@ impl RowMatcher {
         self.version_deletes.clear();
         self.prev = None;
         self.count = 0;
+        if let Mode::User(scan) = &self.mode {
+            self.selected = self.family_selection.contains(qualifier)
+                && scan
+                    .filter
+                    .as_ref()
+                    .is_none_or(|f| f.column_passes(qualifier));
+        }
     }
 
     /// Decides whether `c`, the next cell of the current row, is kept.
@@ -239,29 +295,13 @@ impl RowMatcher {
     }
 }
 
-/// Applies a read's row-level filters and column selection to the visible cells of a row
-/// (in order); leaves `cells` empty if the row is filtered out.
-pub fn finish_row(scan: &Scan, cells: &mut Vec<Cell>) {
-    if scan.raw {
-        return;
-    }
-    if let Some(f) = &scan.filter {
-        if !f.row_cells_pass(cells) {
-            cells.clear();
-            return;
-        }
-    }
-    cells.retain(|c| scan.selects(c.family(), c.qualifier()));
-    if let Some(f) = &scan.filter {
-        f.transform(cells);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::memstore::compare_with_seq;
+    use crate::row::RowCells;
     use crate::scan::TimeRange;
+    use hfile::Cell;
 
     /// The cells of one sorted row that a read (or compaction) in `mode` keeps.
     fn process_row(
@@ -272,15 +312,15 @@ mod tests {
     ) -> Vec<Cell> {
         let mut m = RowMatcher::new(Arc::new(rules.clone()), mode.clone(), now_ms);
         m.start_row();
-        let mut out: Vec<Cell> = cells
-            .iter()
-            .filter(|c| m.check(*c) == Verdict::Keep)
-            .cloned()
-            .collect();
-        if let Mode::User(scan) = &mode {
-            finish_row(scan, &mut out);
+        let mut out = RowCells::new();
+        out.start(b"r");
+        for c in cells.iter().filter(|c| m.check(*c) == Verdict::Keep) {
+            out.push(c);
         }
-        out
+        if let Mode::User(scan) = &mode {
+            out.apply(scan);
+        }
+        out.to_result().cells
     }
 
     fn rules(v: u32) -> HashMap<Vec<u8>, FamilyRules> {

@@ -6,13 +6,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use hfile::{BlockCache, Cell, CellSlices, CellView};
+use hfile::{BlockCache, Cell, CellView};
 use parking_lot::{Condvar, Mutex, MutexGuard, RwLock};
 
 use crate::cursor::{after_column, first_on_row, CellCursor, MergeCursor};
 use crate::error::{Error, Result};
-use crate::matcher::{finish_row, FamilyRules, Mode, RowMatcher, Skip, Verdict};
+use crate::matcher::{FamilyRules, Mode, RowMatcher, Skip, Verdict};
 use crate::mvcc::Mvcc;
+use crate::row::RowCells;
 use crate::scan::{Bound, Get, RowResult, Scan};
 use crate::schema::{Durability, RegionInfo, TableDescriptor};
 use crate::store::Store;
@@ -430,7 +431,7 @@ impl Region {
                 crate::now_ms(),
             ),
             scan,
-            row: RowBuffer::default(),
+            row: RowCells::new(),
         })
     }
 
@@ -552,7 +553,7 @@ pub struct RegionScanner {
     hi: Bound,
     scan: Arc<Scan>,
     matcher: RowMatcher,
-    row: RowBuffer,
+    row: RowCells,
 }
 
 /// Versions of one column a scan steps over before it seeks past the column instead.
@@ -561,6 +562,25 @@ const SKIPS_BEFORE_SEEK: u32 = 4;
 impl RegionScanner {
     /// The next row with at least one visible cell, or `None` at the end of the range.
     pub fn next_row(&mut self) -> Result<Option<RowResult>> {
+        Ok(self.next_cells()?.map(RowCells::to_result))
+    }
+
+    /// The next row like [`next_row`](Self::next_row), its cells lent until the next call.
+    pub fn next_cells(&mut self) -> Result<Option<&RowCells>> {
+        Ok(if self.advance_row()? {
+            Some(&self.row)
+        } else {
+            None
+        })
+    }
+
+    /// The row [`advance_row`](Self::advance_row) assembled last.
+    pub(crate) fn row(&self) -> &RowCells {
+        &self.row
+    }
+
+    /// Assembles the next row with at least one visible cell; false at the end of the range.
+    pub(crate) fn advance_row(&mut self) -> Result<bool> {
         let filter = self.scan.filter.as_ref();
         // Row-level tests see every visible cell; otherwise unselected columns are dropped
         // as they stream by, and a first-key-only row stops at its first cell.
@@ -572,12 +592,12 @@ impl RegionScanner {
         };
         loop {
             match self.cursor.peek() {
-                None => return Ok(None),
-                Some(c) if self.hi.is_past(c.row) => return Ok(None),
+                None => return Ok(false),
+                Some(c) if self.hi.is_past(c.row) => return Ok(false),
                 Some(c) => self.row.start(c.row),
             }
-            if !filter.is_none_or(|f| f.row_passes(self.row.key())) {
-                let mut next = self.row.key().to_vec();
+            if !filter.is_none_or(|f| f.row_passes(self.row.row())) {
+                let mut next = self.row.row().to_vec();
                 next.push(0);
                 self.cursor.seek(&first_on_row(&next))?;
                 continue;
@@ -585,7 +605,7 @@ impl RegionScanner {
             self.matcher.start_row();
             let mut skipped = 0u32;
             while let Some(c) = self.cursor.peek() {
-                if c.row != self.row.key() {
+                if c.row != self.row.row() {
                     break;
                 }
                 if max_cells.is_some_and(|n| self.row.len() >= n) {
@@ -595,7 +615,7 @@ impl RegionScanner {
                 match self.matcher.check(&c) {
                     Verdict::Keep => {
                         skipped = 0;
-                        if all_cells || self.scan.selects(c.family, c.qualifier) {
+                        if all_cells || self.matcher.selected() {
                             self.row.push(&c);
                         }
                     }
@@ -603,7 +623,7 @@ impl RegionScanner {
                         skipped += 1;
                         if skipped >= SKIPS_BEFORE_SEEK {
                             // A long run of old versions: seek past the column.
-                            let next = after_column(self.row.key(), c.family, c.qualifier);
+                            let next = after_column(self.row.row(), c.family, c.qualifier);
                             skipped = 0;
                             self.cursor.reseek(&next)?;
                             continue;
@@ -613,80 +633,15 @@ impl RegionScanner {
                 }
                 self.cursor.advance()?;
             }
-            if self.row.is_empty() {
-                continue;
+            if all_cells {
+                self.row.apply(&self.scan);
+            } else if let Some(f) = filter {
+                // Cells were selected as they streamed by.
+                self.row.transform(f);
             }
-            let mut result = self.row.finish();
-            finish_row(&self.scan, &mut result.cells);
-            if !result.cells.is_empty() {
-                return Ok(Some(result));
+            if !self.row.is_empty() {
+                return Ok(true);
             }
         }
-    }
-}
-
-/// The row a scanner is assembling: its key and the kept cells' bytes in one reused buffer,
-/// turned into a [`RowResult`] whose cells share one allocation.
-#[derive(Default)]
-struct RowBuffer {
-    /// The row key, then each kept cell's family, qualifier, value and tags.
-    data: Vec<u8>,
-    row_len: usize,
-    /// Per kept cell: where its family starts, the end of family, qualifier, value and
-    /// tags in `data`, and its timestamp, type and sequence id.
-    cells: Vec<([usize; 5], i64, u8, u64)>,
-}
-
-impl RowBuffer {
-    fn start(&mut self, row: &[u8]) {
-        self.data.clear();
-        self.data.extend_from_slice(row);
-        self.row_len = row.len();
-        self.cells.clear();
-    }
-
-    fn key(&self) -> &[u8] {
-        &self.data[..self.row_len]
-    }
-
-    fn len(&self) -> usize {
-        self.cells.len()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.cells.is_empty()
-    }
-
-    fn push(&mut self, c: &CellSlices<'_>) {
-        let start = self.data.len();
-        let mut ends = [start; 5];
-        for (i, part) in [c.family, c.qualifier, c.value, c.tags]
-            .into_iter()
-            .enumerate()
-        {
-            self.data.extend_from_slice(part);
-            ends[i + 1] = self.data.len();
-        }
-        self.cells.push((ends, c.timestamp, c.type_code, c.seq_id));
-    }
-
-    fn finish(&self) -> RowResult {
-        let data = bytes::Bytes::copy_from_slice(&self.data);
-        let row = data.slice(..self.row_len);
-        let cells = self
-            .cells
-            .iter()
-            .map(|&(e, timestamp, type_code, seq_id)| Cell {
-                row: row.clone(),
-                family: data.slice(e[0]..e[1]),
-                qualifier: data.slice(e[1]..e[2]),
-                timestamp,
-                type_code,
-                value: data.slice(e[2]..e[3]),
-                tags: data.slice(e[3]..e[4]),
-                seq_id,
-            })
-            .collect();
-        RowResult { row, cells }
     }
 }

@@ -4,6 +4,8 @@
 use bytes::Bytes;
 use hfile::{Cell, CellView};
 
+use crate::row::RowCells;
+
 /// A half-open timestamp range `[min, max)` in milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimeRange {
@@ -137,7 +139,7 @@ impl Filter {
     }
 
     /// Row-level decision on the visible cells of a row (before column selection).
-    pub fn row_cells_pass(&self, cells: &[Cell]) -> bool {
+    pub fn row_cells_pass(&self, row: &RowCells) -> bool {
         match self {
             Filter::SingleColumnValue {
                 family,
@@ -145,34 +147,12 @@ impl Filter {
                 op,
                 operand,
                 filter_if_missing,
-            } => {
-                match cells.iter().find(|c| {
-                    c.family() == family.as_slice() && c.qualifier() == qualifier.as_slice()
-                }) {
-                    Some(c) => op.matches(c.value(), operand),
-                    None => !filter_if_missing,
-                }
-            }
-            Filter::All(fs) => fs.iter().all(|f| f.row_cells_pass(cells)),
+            } => match row.value(family, qualifier) {
+                Some(v) => op.matches(v, operand),
+                None => !filter_if_missing,
+            },
+            Filter::All(fs) => fs.iter().all(|f| f.row_cells_pass(row)),
             _ => true,
-        }
-    }
-
-    /// Transforms the cells returned for a row (key-only, first-key-only).
-    pub fn transform(&self, cells: &mut Vec<Cell>) {
-        match self {
-            Filter::KeyOnly => {
-                for c in cells.iter_mut() {
-                    c.value = Bytes::new();
-                }
-            }
-            Filter::FirstKeyOnly => cells.truncate(1),
-            Filter::All(fs) => {
-                for f in fs {
-                    f.transform(cells);
-                }
-            }
-            _ => {}
         }
     }
 

@@ -15,8 +15,9 @@ use parking_lot::{Mutex, RwLock};
 use crate::catalog::{meta_descriptor, meta_region_info, Catalog, CatalogEdit};
 use crate::compaction::{compact_region, CompactionConfig, CompactionReport};
 use crate::error::{Error, Result};
-use crate::region::{write_region_info, MemstoreAccounting, Region, TMP_DIR};
-use crate::scan::{Bound, Scan};
+use crate::region::{write_region_info, MemstoreAccounting, Region, RegionScanner, TMP_DIR};
+use crate::row::{RowCells, RowCursor};
+use crate::scan::{Bound, RowResult, Scan};
 use crate::schema::{Durability, RegionInfo, TableDescriptor, TableName};
 use crate::split::{split_point, valid_split_row, write_daughters};
 use crate::storefile::{new_file_name, StoreFile};
@@ -1076,6 +1077,7 @@ impl RegionServer {
             returned: 0,
             reverse_chunks,
             buffered: Vec::new().into_iter(),
+            lent: RowCells::new(),
         };
         Ok(ts)
     }
@@ -1426,35 +1428,39 @@ impl Drop for RegionServer {
     }
 }
 
-/// Iterates the rows of a table across its regions, following splits.
+/// Iterates the rows of a table across its regions, following splits: as owned rows
+/// ([`Iterator`]) or lending each row ([`RowCursor`]).
 pub struct TableScanner {
     server: Arc<RegionServer>,
     table: TableName,
     scan: Scan,
     next_row: Option<Vec<u8>>,
     hi: Bound,
-    current: Option<(crate::region::RegionScanner, Vec<u8>)>,
+    current: Option<(RegionScanner, Vec<u8>)>,
     returned: usize,
     /// A reversed scan's chunks not yet read, as (first row, end); taken from the back.
     reverse_chunks: Vec<(Vec<u8>, Bound)>,
     /// The rows of the reversed scan's current chunk, last row first.
-    buffered: std::vec::IntoIter<crate::scan::RowResult>,
+    buffered: std::vec::IntoIter<RowResult>,
+    /// The reversed scan's row being lent.
+    lent: RowCells,
 }
 
 impl TableScanner {
-    fn forward_rows(&mut self) -> Result<Vec<crate::scan::RowResult>> {
+    fn forward_rows(&mut self) -> Result<Vec<RowResult>> {
         let mut out = Vec::new();
-        while let Some(r) = self.next_forward()? {
-            out.push(r);
+        while let Some((scanner, _)) = self.advance_forward()? {
+            out.push(scanner.row().to_result());
         }
         Ok(out)
     }
 
-    fn next_forward(&mut self) -> Result<Option<crate::scan::RowResult>> {
+    /// Moves to the next row of a forward scan and returns the scanner holding it.
+    fn advance_forward(&mut self) -> Result<Option<&(RegionScanner, Vec<u8>)>> {
         loop {
             if let Some((scanner, end)) = &mut self.current {
-                if let Some(row) = scanner.next_row()? {
-                    return Ok(Some(row));
+                if scanner.advance_row()? {
+                    break;
                 }
                 // Region exhausted: continue at its end key.
                 self.next_row = if end.is_empty() || self.hi.is_past(end) {
@@ -1488,23 +1494,25 @@ impl TableScanner {
             })?;
             self.current = Some(opened);
         }
+        Ok(self.current.as_ref())
     }
-}
 
-impl Iterator for TableScanner {
-    type Item = Result<crate::scan::RowResult>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+    /// Moves to the next row; false at the end. The row is in `lent` (reversed scans) or
+    /// in the current region scanner.
+    fn advance(&mut self) -> Result<bool> {
         if self.scan.row_limit().is_some_and(|n| self.returned >= n) {
-            return None;
+            return Ok(false);
         }
         if self.scan.reversed {
             loop {
                 if let Some(row) = self.buffered.next() {
+                    self.lent.load(&row);
                     self.returned += 1;
-                    return Some(Ok(row));
+                    return Ok(true);
                 }
-                let (start, end) = self.reverse_chunks.pop()?;
+                let Some((start, end)) = self.reverse_chunks.pop() else {
+                    return Ok(false);
+                };
                 self.next_row = Some(start);
                 self.hi = end;
                 self.current = None;
@@ -1515,22 +1523,44 @@ impl Iterator for TableScanner {
                     }
                     Err(e) => {
                         self.reverse_chunks.clear();
-                        return Some(Err(e));
+                        return Err(e);
                     }
                 }
             }
         }
-        match self.next_forward() {
-            Ok(Some(r)) => {
-                self.returned += 1;
-                Some(Ok(r))
+        match self.advance_forward() {
+            Ok(found) => {
+                let found = found.is_some();
+                self.returned += usize::from(found);
+                Ok(found)
             }
-            Ok(None) => None,
             Err(e) => {
                 self.next_row = None;
                 self.current = None;
-                Some(Err(e))
+                Err(e)
             }
         }
+    }
+}
+
+impl RowCursor for TableScanner {
+    fn next_row(&mut self) -> Result<Option<&RowCells>> {
+        if !self.advance()? {
+            return Ok(None);
+        }
+        Ok(match &self.current {
+            Some((scanner, _)) if !self.scan.reversed => Some(scanner.row()),
+            _ => Some(&self.lent),
+        })
+    }
+}
+
+impl Iterator for TableScanner {
+    type Item = Result<RowResult>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        RowCursor::next_row(self)
+            .map(|row| row.map(RowCells::to_result))
+            .transpose()
     }
 }

@@ -92,14 +92,14 @@ pub fn run(conn: &Connection, opts: &CellCounterOptions, run: &RunOptions) -> Re
     // In-mapper combining: a task counts per column in its own map and emits one record per
     // column at its end, instead of one record (two allocations) per column of every row.
     let job: Job<(Key, u64)> = Job::map_rows("cellcounter", input, |row, ctx, _out| {
-        if row.cells.is_empty() {
+        if row.is_empty() {
             return Ok(());
         }
         ctx.incr(GROUP, ROWS, 1);
-        ctx.incr(GROUP, CELLS, row.cells.len() as i64);
+        ctx.incr(GROUP, CELLS, row.len() as i64);
         let counts = ctx.local::<ColumnCounts>();
-        for c in &row.cells {
-            counts.add(&c.family, &c.qualifier);
+        for c in row.cells() {
+            counts.add(c.family, c.qualifier);
         }
         Ok(())
     })

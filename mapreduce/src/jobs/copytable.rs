@@ -128,8 +128,8 @@ pub fn run(conn: &Connection, opts: &CopyTableOptions, run: &RunOptions) -> Resu
     let runner = Runner::new(conn.clone(), run.clone())?;
     let output = TableOutput::new(conn, &dst)?;
     let job = Job::map_rows("copytable", Input::table(src, scan), |row, _ctx, out| {
-        for c in &row.cells {
-            out.emit(c.clone())?;
+        for c in row.to_result().cells {
+            out.emit(c)?;
         }
         Ok(())
     });

@@ -81,7 +81,7 @@ pub fn run(
     let runner = Runner::new(conn.clone(), run.clone())?;
     let input = Input::table(TableName::parse(&opts.table)?, scan_for(opts));
     let job = Job::map_rows("rowcounter", input, |row, ctx, _out: &mut dyn Emit<()>| {
-        if !row.cells.is_empty() {
+        if !row.is_empty() {
             ctx.incr(GROUP, ROWS, 1);
         }
         Ok(())
