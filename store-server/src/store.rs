@@ -208,7 +208,11 @@ impl Store {
     ) -> Result<Vec<Box<dyn CellCursor>>> {
         let st = self.state();
         let mut out: Vec<Box<dyn CellCursor>> = Vec::new();
-        out.push(Box::new(MemCursor::new(st.active.clone(), read_point)));
+        // An empty memstore holds nothing this reader may see: a write is added to the
+        // memstore before the read point can pass it.
+        if !st.active.is_empty() {
+            out.push(Box::new(MemCursor::new(st.active.clone(), read_point)));
+        }
         if let Some(s) = &st.snapshot {
             out.push(Box::new(MemCursor::new(s.clone(), read_point)));
         }

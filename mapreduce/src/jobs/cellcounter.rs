@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use store_server::{Connection, Scan, TableName, TimeRange};
+use store_server::{Connection, RowCells, Scan, TableName, TimeRange};
 
 use crate::counters::Counters;
 use crate::error::Result;
@@ -61,22 +61,75 @@ pub struct CellCounts {
     pub counters: Counters,
 }
 
-/// A map task's cells per family and qualifier (looked up by borrowed slices).
+/// A map task's cells per family and qualifier. Rows mostly repeat the same columns in
+/// the same order, so each column remembers the column that followed it last time: a cell
+/// that matches the guess is counted without hashing its family and qualifier.
 #[derive(Default)]
-struct ColumnCounts(HashMap<Vec<u8>, HashMap<Vec<u8>, u64>>);
+struct ColumnCounts {
+    /// Family → qualifier → position in `columns` (looked up by borrowed slices).
+    index: HashMap<Vec<u8>, HashMap<Vec<u8>, usize>>,
+    columns: Vec<ColumnCount>,
+    /// The column that began the last row.
+    first: Option<usize>,
+    /// Rows and cells counted (added to the counters once, at the task's end).
+    rows: u64,
+    cells: u64,
+}
+
+struct ColumnCount {
+    family: Vec<u8>,
+    qualifier: Vec<u8>,
+    cells: u64,
+    /// The column that followed this one last time.
+    next: Option<usize>,
+}
 
 impl ColumnCounts {
-    fn add(&mut self, family: &[u8], qualifier: &[u8]) {
-        let qualifiers = match self.0.get_mut(family) {
-            Some(q) => q,
-            None => self.0.entry(family.to_vec()).or_default(),
-        };
-        match qualifiers.get_mut(qualifier) {
-            Some(n) => *n += 1,
-            None => {
-                qualifiers.insert(qualifier.to_vec(), 1);
-            }
+    fn add_row(&mut self, row: &RowCells) {
+        self.rows += 1;
+        self.cells += row.len() as u64;
+        let mut prev: Option<usize> = None;
+        for c in row.cells() {
+            let guess = match prev {
+                None => self.first,
+                Some(p) => self.columns[p].next,
+            };
+            let at = match guess.filter(|&g| {
+                let col = &self.columns[g];
+                col.qualifier == c.qualifier && col.family == c.family
+            }) {
+                Some(g) => g,
+                None => {
+                    let at = self.position(c.family, c.qualifier);
+                    match prev {
+                        None => self.first = Some(at),
+                        Some(p) => self.columns[p].next = Some(at),
+                    }
+                    at
+                }
+            };
+            self.columns[at].cells += 1;
+            prev = Some(at);
         }
+    }
+
+    fn position(&mut self, family: &[u8], qualifier: &[u8]) -> usize {
+        let qualifiers = match self.index.get_mut(family) {
+            Some(q) => q,
+            None => self.index.entry(family.to_vec()).or_default(),
+        };
+        if let Some(&at) = qualifiers.get(qualifier) {
+            return at;
+        }
+        let at = self.columns.len();
+        qualifiers.insert(qualifier.to_vec(), at);
+        self.columns.push(ColumnCount {
+            family: family.to_vec(),
+            qualifier: qualifier.to_vec(),
+            cells: 0,
+            next: None,
+        });
+        at
     }
 }
 
@@ -95,19 +148,15 @@ pub fn run(conn: &Connection, opts: &CellCounterOptions, run: &RunOptions) -> Re
         if row.is_empty() {
             return Ok(());
         }
-        ctx.incr(GROUP, ROWS, 1);
-        ctx.incr(GROUP, CELLS, row.len() as i64);
-        let counts = ctx.local::<ColumnCounts>();
-        for c in row.cells() {
-            counts.add(c.family, c.qualifier);
-        }
+        ctx.local::<ColumnCounts>().add_row(row);
         Ok(())
     })
     .with_cleanup(|ctx, out| {
-        for (family, qualifiers) in ctx.take_local::<ColumnCounts>().unwrap_or_default().0 {
-            for (qualifier, n) in qualifiers {
-                out.emit(((family.clone(), qualifier), n))?;
-            }
+        let counts = ctx.take_local::<ColumnCounts>().unwrap_or_default();
+        ctx.incr(GROUP, ROWS, counts.rows as i64);
+        ctx.incr(GROUP, CELLS, counts.cells as i64);
+        for c in counts.columns {
+            out.emit(((c.family, c.qualifier), c.cells))?;
         }
         Ok(())
     });
@@ -126,4 +175,48 @@ pub fn run(conn: &Connection, opts: &CellCounterOptions, run: &RunOptions) -> Re
     }
     counts.counters = report.counters;
     Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hfile::Cell;
+    use store_server::RowResult;
+
+    #[test]
+    fn guessed_columns_count_like_a_map() {
+        // Rows that repeat, reorder, skip and repeat (versions) columns.
+        let shapes: [&[(&str, &str)]; 5] = [
+            &[("a", "x"), ("a", "y"), ("b", "x")],
+            &[("a", "x"), ("a", "y"), ("b", "x")],
+            &[("a", "y"), ("a", "y"), ("b", "z")],
+            &[("a", "x"), ("b", "x"), ("b", "x")],
+            &[("b", "x")],
+        ];
+        let mut counts = ColumnCounts::default();
+        let mut expected: BTreeMap<(Vec<u8>, Vec<u8>), u64> = BTreeMap::new();
+        let mut row = RowCells::new();
+        for (i, shape) in shapes.iter().cycle().take(23).enumerate() {
+            let key = format!("r{i:02}");
+            row.load(&RowResult {
+                row: key.clone().into(),
+                cells: shape
+                    .iter()
+                    .map(|(f, q)| Cell::put(key.clone(), f.to_string(), q.to_string(), 1, "v"))
+                    .collect(),
+            });
+            counts.add_row(&row);
+            for (f, q) in shape.iter() {
+                *expected
+                    .entry((f.as_bytes().to_vec(), q.as_bytes().to_vec()))
+                    .or_default() += 1;
+            }
+        }
+        let got: BTreeMap<_, _> = counts
+            .columns
+            .into_iter()
+            .map(|c| ((c.family, c.qualifier), c.cells))
+            .collect();
+        assert_eq!(got, expected);
+    }
 }
