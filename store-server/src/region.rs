@@ -562,13 +562,8 @@ const SKIPS_BEFORE_SEEK: u32 = 4;
 impl RegionScanner {
     /// The next row with at least one visible cell, or `None` at the end of the range.
     pub fn next_row(&mut self) -> Result<Option<RowResult>> {
-        Ok(self.next_cells()?.map(RowCells::to_result))
-    }
-
-    /// The next row like [`next_row`](Self::next_row), its cells lent until the next call.
-    pub fn next_cells(&mut self) -> Result<Option<&RowCells>> {
         Ok(if self.advance_row()? {
-            Some(&self.row)
+            Some(self.row.to_result())
         } else {
             None
         })

@@ -1441,16 +1441,16 @@ pub struct TableScanner {
     /// A reversed scan's chunks not yet read, as (first row, end); taken from the back.
     reverse_chunks: Vec<(Vec<u8>, Bound)>,
     /// The rows of the reversed scan's current chunk, last row first.
-    buffered: std::vec::IntoIter<RowResult>,
+    buffered: std::vec::IntoIter<RowCells>,
     /// The reversed scan's row being lent.
     lent: RowCells,
 }
 
 impl TableScanner {
-    fn forward_rows(&mut self) -> Result<Vec<RowResult>> {
+    fn forward_rows(&mut self) -> Result<Vec<RowCells>> {
         let mut out = Vec::new();
         while let Some((scanner, _)) = self.advance_forward()? {
-            out.push(scanner.row().to_result());
+            out.push(scanner.row().clone());
         }
         Ok(out)
     }
@@ -1506,7 +1506,7 @@ impl TableScanner {
         if self.scan.reversed {
             loop {
                 if let Some(row) = self.buffered.next() {
-                    self.lent.load(&row);
+                    self.lent = row;
                     self.returned += 1;
                     return Ok(true);
                 }
