@@ -96,43 +96,8 @@ pub struct RowMatcher {
     version_deletes: Vec<i64>,
     prev: Option<(i64, u8)>,
     count: u32,
-    /// Which columns of the current family a read returns.
-    family_selection: Selection,
     /// Whether the current column is returned.
     selected: bool,
-}
-
-/// The columns of one family a read selects.
-#[derive(Clone, Debug)]
-enum Selection {
-    All,
-    Only(Vec<Vec<u8>>),
-}
-
-impl Selection {
-    fn of(scan: &Scan, family: &[u8]) -> Selection {
-        let mut only = Vec::new();
-        for c in &scan.columns {
-            if c.family == family {
-                match &c.qualifier {
-                    None => return Selection::All,
-                    Some(q) => only.push(q.clone()),
-                }
-            }
-        }
-        if scan.columns.is_empty() {
-            Selection::All
-        } else {
-            Selection::Only(only)
-        }
-    }
-
-    fn contains(&self, qualifier: &[u8]) -> bool {
-        match self {
-            Selection::All => true,
-            Selection::Only(qs) => qs.iter().any(|q| q == qualifier),
-        }
-    }
 }
 
 impl RowMatcher {
@@ -157,7 +122,6 @@ impl RowMatcher {
             version_deletes: Vec::new(),
             prev: None,
             count: 0,
-            family_selection: Selection::All,
             selected: true,
         }
     }
@@ -189,9 +153,6 @@ impl RowMatcher {
                 };
                 self.oldest_unexpired = r.ttl_ms.map(|t| self.now_ms.saturating_sub(t));
             }
-            if let Mode::User(scan) = &self.mode {
-                self.family_selection = Selection::of(scan, family);
-            }
         }
         self.in_family = true;
         self.in_column = false;
@@ -208,11 +169,7 @@ impl RowMatcher {
         self.prev = None;
         self.count = 0;
         if let Mode::User(scan) = &self.mode {
-            self.selected = self.family_selection.contains(qualifier)
-                && scan
-                    .filter
-                    .as_ref()
-                    .is_none_or(|f| f.column_passes(qualifier));
+            self.selected = scan.selects(&self.family, qualifier);
         }
     }
 

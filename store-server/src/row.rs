@@ -144,7 +144,7 @@ impl RowCells {
 
     /// Applies a read's row-level filters and column selection to the visible cells of the
     /// row; leaves it empty if the row is filtered out.
-    pub fn apply(&mut self, scan: &Scan) {
+    pub(crate) fn apply(&mut self, scan: &Scan) {
         if scan.raw {
             return;
         }
