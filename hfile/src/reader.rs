@@ -414,42 +414,49 @@ impl Reader {
     /// Reads a block: from the cache if it is there, else from the file, caching it only if
     /// `fill` (one-pass scans such as compactions leave the cache to the hot blocks).
     pub fn block_filling(&self, offset: u64, fill: bool) -> Result<Block> {
-        if let Some(cache) = &self.cache {
-            if let Some(b) = cache.get(&(self.id, offset)) {
-                self.stats.cache_hits.fetch_add(1, AtomicOrdering::Relaxed);
-                return Ok(b);
-            }
+        if let Some(b) = self.cached_block(offset) {
+            return Ok(b);
         }
-        let b = read_block(
-            &self.path,
-            &self.file,
-            offset,
-            self.framing,
-            self.trailer_offset,
-        )?;
-        self.stats.blocks_read.fetch_add(1, AtomicOrdering::Relaxed);
+        let b = self.block_uncached(offset)?;
         if let Some(cache) = self.cache.as_ref().filter(|_| fill) {
             cache.insert((self.id, offset), b.clone());
         }
         Ok(b)
     }
 
-    /// Reads a block through the cache and makes sure `derive` has run on it once: a cached
-    /// block whose derived data satisfies `have` comes back as is; otherwise `derive` runs
-    /// and the block is cached again with its result (a new entry, so the cache's weight of
-    /// an entry never changes while it is cached). Without a cache `derive` runs on every
-    /// read when `always` is set and never otherwise.
+    fn cached_block(&self, offset: u64) -> Option<Block> {
+        let b = self.cache.as_ref()?.get(&(self.id, offset))?;
+        self.stats.cache_hits.fetch_add(1, AtomicOrdering::Relaxed);
+        Some(b)
+    }
+
+    /// Reads a block through the cache with `derive` run on it: a cached block whose
+    /// derived data satisfies `have` comes back as is; a cached block without it is derived
+    /// and cached again (a new entry, so the cache's weight of an entry never changes while
+    /// it is cached). A block read from the file is derived at once only if `first_read`
+    /// (index blocks are validated before any use); otherwise derivation waits for the
+    /// block's next use from the cache, so a block read once and evicted never pays for it.
     fn block_derived(
         &self,
         offset: u64,
-        always: bool,
+        first_read: bool,
         have: impl FnOnce(&Derived) -> bool,
         derive: impl FnOnce(&Block) -> Result<Derived>,
     ) -> Result<Block> {
-        let mut b = self.block(offset)?;
-        if have(&b.derived) || (self.cache.is_none() && !always) {
-            return Ok(b);
-        }
+        let mut b = match self.cached_block(offset) {
+            Some(b) if have(&b.derived) => return Ok(b),
+            Some(b) => b,
+            None => {
+                let mut b = self.block_uncached(offset)?;
+                if first_read {
+                    b.derived = derive(&b)?;
+                }
+                if let Some(cache) = &self.cache {
+                    cache.insert((self.id, offset), b.clone());
+                }
+                return Ok(b);
+            }
+        };
         b.derived = derive(&b)?;
         if let Some(cache) = &self.cache {
             cache.insert((self.id, offset), b.clone());
@@ -481,7 +488,8 @@ impl Reader {
     }
 
     /// Reads a data block for a seek: with a block cache, NONE-encoded blocks carry the start
-    /// offsets of their cells (built on the first seek into the block, then cached with it).
+    /// offsets of their cells (built when a seek finds the block in the cache, then cached
+    /// with it; the seek that reads it from the file walks it).
     fn seek_block(&self, offset: u64) -> Result<Block> {
         let have = |d: &Derived| matches!(d, Derived::CellOffsets(_) | Derived::Linear);
         self.block_derived(offset, false, have, |b| {

@@ -111,7 +111,7 @@ impl CellCursor for MemCursor {
     }
 
     fn seek(&mut self, probe: &Cell) -> Result<()> {
-        self.pos.seek(&MemCell(probe.clone()));
+        self.pos.seek(&MemCell::new(probe.clone()));
         self.skip_invisible();
         Ok(())
     }

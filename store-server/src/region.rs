@@ -431,7 +431,7 @@ impl Region {
                 crate::now_ms(),
             ),
             scan,
-            row: RowCells::new(),
+            row: RowCells::spare(),
         })
     }
 
@@ -558,6 +558,12 @@ pub struct RegionScanner {
 
 /// Versions of one column a scan steps over before it seeks past the column instead.
 const SKIPS_BEFORE_SEEK: u32 = 4;
+
+impl Drop for RegionScanner {
+    fn drop(&mut self) {
+        std::mem::take(&mut self.row).recycle();
+    }
+}
 
 impl RegionScanner {
     /// The next row with at least one visible cell, or `None` at the end of the range.

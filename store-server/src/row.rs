@@ -8,6 +8,14 @@ use crate::client::RowIter;
 use crate::error::Result;
 use crate::scan::{Filter, RowResult, Scan};
 
+/// The largest buffer [`RowCells::recycle`] keeps.
+const SPARE_MAX_BYTES: usize = 1 << 20;
+
+thread_local! {
+    /// One spare row buffer per thread (see [`RowCells::spare`]).
+    static SPARE: std::cell::Cell<Option<RowCells>> = const { std::cell::Cell::new(None) };
+}
+
 /// Where one cell's parts lie in [`RowCells`]' buffer, and its fixed-size fields.
 #[derive(Clone, Copy, Debug)]
 struct Entry {
@@ -34,6 +42,20 @@ impl RowCells {
     /// An empty row.
     pub fn new() -> RowCells {
         RowCells::default()
+    }
+
+    /// A buffer that a scanner on this thread gave back (see [`RowCells::recycle`]), so a
+    /// short read such as a get does not grow a new one cell by cell; else a new one.
+    pub(crate) fn spare() -> RowCells {
+        SPARE.take().unwrap_or_default()
+    }
+
+    /// Keeps this buffer for the next [`RowCells::spare`] on this thread, unless it grew
+    /// past [`SPARE_MAX_BYTES`] (one huge row must not stay pinned in memory).
+    pub(crate) fn recycle(self) {
+        if self.data.capacity() <= SPARE_MAX_BYTES {
+            SPARE.set(Some(self));
+        }
     }
 
     /// Starts over with row key `row` and no cells.
