@@ -1,14 +1,17 @@
-//! A counting global allocator: tracks the bytes currently allocated through Rust's allocator
-//! and the peak since the last [`reset_peak`].
+//! A counting global allocator over mimalloc (the allocator of the `basalt` binary): tracks
+//! the bytes currently allocated through Rust's allocator and the peak since the last
+//! [`reset_peak`].
 //!
 //! Only allocations made through Rust's `GlobalAlloc` are seen. C/C++ code linked into the
 //! binary (RocksDB) calls `malloc`/`new` directly and is invisible here; for those, see
 //! [`crate::mem`], which reads the process's resident set from `/proc/self/status`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-/// The allocator: `System` plus two counters.
+use mimalloc::MiMalloc;
+
+/// The allocator: mimalloc plus two counters.
 pub struct CountingAlloc;
 
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
@@ -27,12 +30,12 @@ fn removed(size: usize) {
     CURRENT.fetch_sub(size, Relaxed);
 }
 
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the
+// SAFETY: every method forwards to mimalloc with the caller's arguments unchanged; the
 // counters are plain atomics and never affect the returned pointers.
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: same contract as `GlobalAlloc::alloc`, forwarded.
-        let p = unsafe { System.alloc(layout) };
+        let p = unsafe { MiMalloc.alloc(layout) };
         if !p.is_null() {
             added(layout.size());
         }
@@ -41,7 +44,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: same contract as `GlobalAlloc::alloc_zeroed`, forwarded.
-        let p = unsafe { System.alloc_zeroed(layout) };
+        let p = unsafe { MiMalloc.alloc_zeroed(layout) };
         if !p.is_null() {
             added(layout.size());
         }
@@ -49,14 +52,14 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` was allocated by `System` with `layout` (we only hand out its pointers).
-        unsafe { System.dealloc(ptr, layout) };
+        // SAFETY: `ptr` was allocated by mimalloc with `layout` (we only hand out its pointers).
+        unsafe { MiMalloc.dealloc(ptr, layout) };
         removed(layout.size());
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: same contract as `GlobalAlloc::realloc`, forwarded.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        let p = unsafe { MiMalloc.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             if new_size > layout.size() {
                 added(new_size - layout.size());
