@@ -33,7 +33,17 @@ pub fn open(root: &Path, background: bool) -> Result<Connection> {
 
 /// Creates table `name` with [`family`], pre-split at `split_keys`.
 pub fn create_table(conn: &Connection, name: &str, split_keys: &[Vec<u8>]) -> Result<()> {
-    let desc = TableDescriptor::new(TableName::parse(name)?, vec![family()]);
+    create_table_with(conn, name, family(), split_keys)
+}
+
+/// Creates table `name` with one family `fam`, pre-split at `split_keys`.
+pub fn create_table_with(
+    conn: &Connection,
+    name: &str,
+    fam: FamilyDescriptor,
+    split_keys: &[Vec<u8>],
+) -> Result<()> {
+    let desc = TableDescriptor::new(TableName::parse(name)?, vec![fam]);
     conn.admin().create_table(desc, split_keys)?;
     Ok(())
 }

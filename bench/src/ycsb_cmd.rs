@@ -62,6 +62,10 @@ pub struct YcsbArgs {
     /// RocksDB block cache in MiB (Basalt's block cache default is 256 MiB).
     #[arg(long, default_value_t = 256)]
     cache_mib: usize,
+    /// Data block size in bytes for both stores (default: each store's own, HBase's 64 KiB
+    /// for Basalt's family and RocksDB's 4 KiB).
+    #[arg(long)]
+    block_size: Option<u32>,
     /// Enable RocksDB statistics to count its WAL syncs (slows RocksDB somewhat).
     #[arg(long)]
     rocksdb_stats: bool,
@@ -290,7 +294,11 @@ pub fn run(args: &YcsbArgs) -> Result<()> {
     let mut engines: Vec<Engine> = Vec::new();
     if !args.no_basalt {
         let conn = engine::open(&scratch.fresh("basalt")?, true)?;
-        engine::create_table(&conn, TABLE, &split_keys(args.records, args.regions))?;
+        let mut fam = engine::family();
+        if let Some(b) = args.block_size {
+            fam.block_size = b;
+        }
+        engine::create_table_with(&conn, TABLE, fam, &split_keys(args.records, args.regions))?;
         engines.push(Engine {
             name: "Basalt",
             store: Box::new(BasaltStore::new(conn, TABLE)?),
@@ -305,6 +313,7 @@ pub fn run(args: &YcsbArgs) -> Result<()> {
             store: Box::new(RocksStore::open(
                 &scratch.fresh("rocksdb")?,
                 args.cache_mib << 20,
+                args.block_size,
                 args.rocksdb_stats,
             )?),
             next_insert: AtomicU64::new(args.records),
@@ -376,13 +385,17 @@ fn render(args: &YcsbArgs, engines: &[Engine], machine_before: &str, busy: &[f64
         out,
         "Machine: {machine_before} (at start); {} (at end). {} operations per run of A/B/C, {} of E; \
          Basalt: {} regions, SYNC_WAL, block cache 256 MiB; RocksDB: sync writes, block cache {} MiB, \
-         statistics {}.\n",
+         statistics {}; data blocks {}.\n",
         machine(),
         args.ops,
         args.scan_ops,
         args.regions,
         args.cache_mib,
-        if args.rocksdb_stats { "on" } else { "off" }
+        if args.rocksdb_stats { "on" } else { "off" },
+        args.block_size.map_or_else(
+            || "each store's default (Basalt 64 KiB, RocksDB 4 KiB)".to_string(),
+            |b| format!("{b} bytes in both stores"),
+        )
     );
     let mut load = MdTable::new(&["load", ">wall s", ">CPU s", ">k records/s (wall)"]);
     for e in engines {

@@ -143,11 +143,19 @@ impl RocksStore {
     /// Opens a fresh DB in `dir`: RocksDB's defaults (4 KiB blocks, 64 MiB memtables, 2
     /// background jobs) except no compression (as Basalt's family), a 10 bits/key Bloom
     /// filter (Basalt's family has a ROW Bloom) and an LRU block cache of `cache_bytes`
-    /// (Basalt's default is 256 MiB). `stats` enables RocksDB's statistics (to count WAL
-    /// syncs; costs some speed).
-    pub fn open(dir: &Path, cache_bytes: usize, stats: bool) -> Result<RocksStore> {
+    /// (Basalt's default is 256 MiB); `block_size` replaces the 4 KiB blocks. `stats`
+    /// enables RocksDB's statistics (to count WAL syncs; costs some speed).
+    pub fn open(
+        dir: &Path,
+        cache_bytes: usize,
+        block_size: Option<u32>,
+        stats: bool,
+    ) -> Result<RocksStore> {
         let cache = Cache::new_lru_cache(cache_bytes)?;
         let mut table = BlockBasedOptions::default();
+        if let Some(b) = block_size {
+            table.set_block_size(b as usize);
+        }
         table.set_bloom_filter(10.0, false);
         table.set_block_cache(&cache);
         let mut opts = Options::default();
