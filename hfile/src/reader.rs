@@ -443,21 +443,14 @@ impl Reader {
         have: impl FnOnce(&Derived) -> bool,
         derive: impl FnOnce(&Block) -> Result<Derived>,
     ) -> Result<Block> {
-        let mut b = match self.cached_block(offset) {
+        let (mut b, was_cached) = match self.cached_block(offset) {
             Some(b) if have(&b.derived) => return Ok(b),
-            Some(b) => b,
-            None => {
-                let mut b = self.block_uncached(offset)?;
-                if first_read {
-                    b.derived = derive(&b)?;
-                }
-                if let Some(cache) = &self.cache {
-                    cache.insert((self.id, offset), b.clone());
-                }
-                return Ok(b);
-            }
+            Some(b) => (b, true),
+            None => (self.block_uncached(offset)?, false),
         };
-        b.derived = derive(&b)?;
+        if was_cached || first_read {
+            b.derived = derive(&b)?;
+        }
         if let Some(cache) = &self.cache {
             cache.insert((self.id, offset), b.clone());
         }
