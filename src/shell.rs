@@ -566,7 +566,23 @@ pub fn run(conn: &Connection, cmd: &ShellCommand, out: &mut dyn Write) -> Result
                     "compacted {} store(s): {files} file(s), {bytes_in} -> {bytes_out} bytes, {tomb} tombstone(s) dropped\n",
                     reports.len()
                 ),
-            )
+            )?;
+            // A typed table's regions are quiet now: give SQL scans their columnar copies.
+            let copies = sql::columnar::ColumnarCopies::new(conn, false);
+            let Some(r) = copies.build_table(conn, table).map_err(|e| e.to_string())? else {
+                return Ok(());
+            };
+            w(
+                out,
+                format_args!(
+                    "columnar copies: {} region(s), {} row(s), {} bytes ({} written)\n",
+                    r.regions, r.rows, r.bytes, r.built
+                ),
+            )?;
+            for why in &r.skipped {
+                w(out, format_args!("no columnar copy for {why}\n"))?;
+            }
+            Ok(())
         }
         ShellCommand::Regions { table } => {
             let regions = admin.regions(&table_name(table)?).map_err(e)?;

@@ -6,11 +6,12 @@
 //! The data ([`crate::sqlgen`]) is generated once per invocation into a Parquet file; Basalt
 //! gets it through the typed bulk import (`bulkload::run_import`, what `basalt import t
 //! data.parquet` runs) into a table created by SQL `CREATE TABLE ... SPLIT ON (...)`, then a
-//! major compaction, so every query reads HFiles only. Each engine first runs the suite once
-//! untimed (warming caches); the answers of all three must agree or the bench fails. Then each
-//! run times every query in Basalt, then in DataFusion, then in DuckDB (a fresh process per
-//! run, which warms each query once before timing it). The point-lookup entry is a batch of
-//! statements timed together and reported per lookup.
+//! major compaction and (unless `--no-columnar`) the columnar copies of its regions, as `basalt
+//! major-compact` builds them. Each engine first runs the suite once untimed (warming caches);
+//! the answers of all three must agree or the bench fails. Then each run times every query in
+//! Basalt, then in DataFusion, then in DuckDB (a fresh process per run, which warms each query
+//! once before timing it). The point-lookup entry is a batch of statements timed together and
+//! reported per lookup.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -89,6 +90,10 @@ pub struct SqlArgs {
     /// Also write the markdown report to this file.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Do not build the table's columnar copies after the major compaction (what `basalt
+    /// major-compact` does for a typed table): every query then reads the HFiles.
+    #[arg(long)]
+    no_columnar: bool,
 }
 
 /// What building the data produced.
@@ -100,6 +105,8 @@ struct Built {
     compact_secs: f64,
     hfiles: usize,
     hfile_bytes: u64,
+    /// Seconds to build the columnar copies and their bytes (unless `--no-columnar`).
+    columnar: Option<(f64, u64)>,
 }
 
 /// The engines under test, ready to query.
@@ -220,6 +227,7 @@ fn build(args: &SqlArgs, gen: &SqlGen, conn: &Arc<Connection>, scratch: &Scratch
         compact_secs,
         hfiles: files.len(),
         hfile_bytes,
+        columnar: None,
     })
 }
 
@@ -313,7 +321,27 @@ pub fn run(args: &SqlArgs) -> Result<()> {
         "building {} rows in {} regions ...",
         args.rows, args.regions
     );
-    let built = build(args, &gen, &conn, &scratch)?;
+    let mut built = build(args, &gen, &conn, &scratch)?;
+    // Copies come from the explicit build below, as after `basalt major-compact`; none are
+    // built in the background while queries are timed.
+    session.columnar().set_auto(false);
+    if !args.no_columnar {
+        let t = Instant::now();
+        let r = session
+            .columnar()
+            .build_table(&conn, TABLE)?
+            .ok_or("the table cannot have columnar copies")?;
+        if r.regions as u64 != args.regions || r.rows != args.rows {
+            return Err(format!("columnar copies: {r:?}").into());
+        }
+        let secs = t.elapsed().as_secs_f64();
+        eprintln!(
+            "  columnar copies in {secs:.1}s: {} regions, {:.1} MB",
+            r.regions,
+            r.bytes as f64 / 1e6
+        );
+        built.columnar = Some((secs, r.bytes));
+    }
     let regions = engine::region_count(&conn, TABLE)?;
     if regions as u64 != args.regions {
         return Err(format!("table has {regions} regions, expected {}", args.regions).into());
@@ -496,8 +524,17 @@ fn render(
     let _ = writeln!(
         out,
         "Build (not timed against peers): Parquet written in {:.1} s; Basalt typed bulk import of \
-         that file {:.1} s; major compaction {:.1} s.\n",
-        built.parquet_secs, built.import_secs, built.compact_secs
+         that file {:.1} s; major compaction {:.1} s; {}.\n",
+        built.parquet_secs,
+        built.import_secs,
+        built.compact_secs,
+        match built.columnar {
+            Some((secs, bytes)) => format!(
+                "columnar copies (Parquet, uncompressed) {:.1} MB in {secs:.1} s",
+                bytes as f64 / 1e6
+            ),
+            None => "no columnar copies (`--no-columnar`: every query reads HFiles)".into(),
+        }
     );
     let per = |engine: &str, q: &Query, cpu: bool| {
         let label = format!("{engine}/{}", q.name);
@@ -578,6 +615,7 @@ fn render(
         ">key ranges",
         ">regions",
         ">HFile blocks",
+        ">from copies",
         ">scan partitions",
     ]);
     for ((q, m), p) in queries.iter().zip(metrics).zip(partitions) {
@@ -590,6 +628,7 @@ fn render(
             m.ranges.to_string(),
             m.regions.to_string(),
             m.blocks.to_string(),
+            m.columnar.to_string(),
             p.clone(),
         ]);
     }

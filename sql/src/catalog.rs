@@ -14,6 +14,7 @@ use datafusion::error::Result as DfResult;
 use store_server::typed::TypedSchema;
 use store_server::{Connection, Error as StoreError, TableDescriptor, TableName};
 
+use crate::columnar::ColumnarCopies;
 use crate::error::{to_df, Result, SqlError};
 use crate::provider::StoreTable;
 use crate::scan_exec::ScanMetrics;
@@ -64,12 +65,21 @@ pub fn resolve_required(conn: &Connection, name: &str) -> Result<Resolved> {
 pub struct StoreSchema {
     conn: Arc<Connection>,
     metrics: Arc<ScanMetrics>,
+    copies: Arc<ColumnarCopies>,
 }
 
 impl StoreSchema {
-    /// A schema over `conn`, counting scans into `metrics`.
-    pub fn new(conn: Arc<Connection>, metrics: Arc<ScanMetrics>) -> StoreSchema {
-        StoreSchema { conn, metrics }
+    /// A schema over `conn`, counting scans into `metrics`; typed tables read `copies`.
+    pub fn new(
+        conn: Arc<Connection>,
+        metrics: Arc<ScanMetrics>,
+        copies: Arc<ColumnarCopies>,
+    ) -> StoreSchema {
+        StoreSchema {
+            conn,
+            metrics,
+            copies,
+        }
     }
 
     /// The provider for `name`, if it exists.
@@ -78,7 +88,15 @@ impl StoreSchema {
             return Ok(None);
         };
         let t = match r {
-            Resolved::Typed(desc, s) | Resolved::View(desc, s) => StoreTable::typed(
+            Resolved::Typed(desc, s) => StoreTable::typed(
+                self.conn.clone(),
+                desc.name.clone(),
+                name.to_string(),
+                s,
+                self.metrics.clone(),
+            )
+            .with_columnar(&self.copies, &desc),
+            Resolved::View(desc, s) => StoreTable::typed(
                 self.conn.clone(),
                 desc.name,
                 name.to_string(),

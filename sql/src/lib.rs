@@ -17,6 +17,7 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod columnar;
 pub mod columns;
 pub mod ddl;
 pub mod error;

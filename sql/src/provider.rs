@@ -20,8 +20,9 @@ use datafusion::physical_plan::ExecutionPlan;
 use store_server::rowkey::{encode_value, SqlType};
 use store_server::scan::{CompareOp, Filter, Scan};
 use store_server::typed::{TypedSchema, DEFAULT_FAMILY, EMPTY_QUALIFIER};
-use store_server::{Connection, Table, TableName};
+use store_server::{Connection, Table, TableDescriptor, TableName};
 
+use crate::columnar::{ColumnarCopies, ColumnarRead, CopyTable};
 use crate::error::{to_df, Result};
 use crate::keyrange::{self, ByteRange, KeyPlan};
 use crate::scan_exec::{
@@ -67,6 +68,7 @@ pub struct StoreTable {
     schema: SchemaRef,
     metrics: Arc<ScanMetrics>,
     rowkey_ty: SqlType,
+    columnar: Option<(Arc<ColumnarCopies>, CopyTable)>,
 }
 
 impl StoreTable {
@@ -91,7 +93,17 @@ impl StoreTable {
             schema: Arc::new(Schema::new(fields)),
             metrics,
             rowkey_ty: SqlType::Varbinary,
+            columnar: None,
         }
+    }
+
+    /// Lets scans of this typed table read the columnar copies of its regions, if the table
+    /// can have them ([`CopyTable::eligible`]).
+    pub fn with_columnar(mut self, copies: &Arc<ColumnarCopies>, desc: &TableDescriptor) -> Self {
+        if let TableKind::Typed(ts) = &self.kind {
+            self.columnar = CopyTable::eligible(desc, ts).map(|t| (copies.clone(), t));
+        }
+        self
     }
 
     /// A provider for a raw table; its columns come from sampling up to
@@ -145,6 +157,7 @@ impl StoreTable {
             schema: Arc::new(Schema::new(fields)),
             metrics,
             rowkey_ty,
+            columnar: None,
         })
     }
 
@@ -180,20 +193,10 @@ impl StoreTable {
             TableKind::Typed(ts) => {
                 for &i in &proj {
                     let c = &ts.columns[i];
-                    match ts.key_position(i) {
-                        Some(p) => columns.push((ColumnSource::Key(p), c.sql_type)),
-                        None => {
-                            columns.push((
-                                ColumnSource::Cell {
-                                    family: c.family.clone(),
-                                    qualifier: c.qualifier.clone(),
-                                    raw: false,
-                                },
-                                c.sql_type,
-                            ));
-                            read_cols.push((c.family.clone(), c.qualifier.clone()));
-                        }
+                    if ts.key_position(i).is_none() {
+                        read_cols.push((c.family.clone(), c.qualifier.clone()));
                     }
+                    columns.push((typed_source(ts, i), c.sql_type));
                 }
                 for f in filters {
                     for e in split_conjunction(f) {
@@ -267,6 +270,16 @@ impl StoreTable {
         if !plan.points && partitions.len() < target_partitions {
             partitions = self.split_partitions(partitions, target_partitions);
         }
+        // Point look-ups read a block or two of the store: a copy's row group is more.
+        let columnar = match &self.columnar {
+            Some((copies, table)) if !plan.points => Some(ColumnarRead {
+                copies: copies.clone(),
+                conn: self.conn.clone(),
+                table: table.clone(),
+                projection: proj.clone(),
+            }),
+            _ => None,
+        };
         let explain = ScanExplain {
             ranges: plan.described.clone(),
             byte_ranges: plan.ranges.len(),
@@ -287,6 +300,7 @@ impl StoreTable {
             },
             store_filters: store_filters.iter().map(describe_filter).collect(),
             regions: touched,
+            columnar: columnar.is_some(),
         };
         let table: Arc<dyn Table> = self.conn.table(&self.name.to_string())?;
         let spec = ScanSpec {
@@ -300,6 +314,7 @@ impl StoreTable {
             scan,
             limit,
             metrics: self.metrics.clone(),
+            columnar,
         };
         Ok(StoreScanExec::new(spec, partitions, out_schema, explain))
     }
@@ -446,6 +461,19 @@ fn index_blocks(reader: &hfile::Reader, range: &ByteRange) -> Vec<(Vec<u8>, u64)
         }
     }
     out
+}
+
+/// Where schema column `i` of a typed table comes from: its key position, or its cell.
+pub fn typed_source(ts: &TypedSchema, i: usize) -> ColumnSource {
+    let c = &ts.columns[i];
+    match ts.key_position(i) {
+        Some(p) => ColumnSource::Key(p),
+        None => ColumnSource::Cell {
+            family: c.family.clone(),
+            qualifier: c.qualifier.clone(),
+            raw: false,
+        },
+    }
 }
 
 /// The SQL name of a raw column: `family:qualifier`.

@@ -23,6 +23,7 @@ use store_server::scan::{Filter, Scan};
 use store_server::typed::TypedSchema;
 use store_server::{RowCells, Table};
 
+use crate::columnar::ColumnarRead;
 use crate::columns::{ColumnBuilder, KeyDecoder};
 use crate::error::to_df;
 use crate::keyrange::ByteRange;
@@ -43,6 +44,8 @@ pub struct ScanMetrics {
     pub rows: AtomicU64,
     /// Cells returned by the store.
     pub cells: AtomicU64,
+    /// Pieces (key ranges within one region) read from a columnar copy instead.
+    pub columnar: AtomicU64,
 }
 
 /// A plain copy of [`ScanMetrics`] (plus blocks, measured by the session).
@@ -56,6 +59,8 @@ pub struct MetricsSnapshot {
     pub rows: u64,
     /// Cells read.
     pub cells: u64,
+    /// Pieces served by columnar copies.
+    pub columnar: u64,
     /// HFile blocks touched (read from disk or served by the block cache).
     pub blocks: u64,
 }
@@ -63,7 +68,13 @@ pub struct MetricsSnapshot {
 impl ScanMetrics {
     /// Resets every counter to zero.
     pub fn reset(&self) {
-        for c in [&self.regions, &self.ranges, &self.rows, &self.cells] {
+        for c in [
+            &self.regions,
+            &self.ranges,
+            &self.rows,
+            &self.cells,
+            &self.columnar,
+        ] {
             c.store(0, Ordering::Relaxed);
         }
     }
@@ -75,6 +86,7 @@ impl ScanMetrics {
             ranges: self.ranges.load(Ordering::Relaxed),
             rows: self.rows.load(Ordering::Relaxed),
             cells: self.cells.load(Ordering::Relaxed),
+            columnar: self.columnar.load(Ordering::Relaxed),
             blocks: 0,
         }
     }
@@ -114,6 +126,9 @@ pub struct ScanSpec {
     pub limit: Option<usize>,
     /// Shared counters.
     pub metrics: Arc<ScanMetrics>,
+    /// Where the table's columnar copies can stand in for the store (typed tables, scans of
+    /// ranges rather than points).
+    pub columnar: Option<ColumnarRead>,
 }
 
 impl fmt::Debug for ScanSpec {
@@ -140,6 +155,8 @@ pub struct ScanExplain {
     pub store_filters: Vec<String>,
     /// Regions touched.
     pub regions: usize,
+    /// Whether the regions' columnar copies may be read instead of the store.
+    pub columnar: bool,
 }
 
 /// One piece of work: a key range inside one region.
@@ -212,7 +229,7 @@ impl DisplayAs for StoreScanExec {
             DisplayFormatType::TreeRender => write!(f, "table={}", self.spec.table_name),
             _ => write!(
                 f,
-                "StoreScanExec: table={}, ranges={} {}, byte_ranges={}, buckets={}, regions={}, partitions={}, columns=[{}], store_filters=[{}], limit={}",
+                "StoreScanExec: table={}, ranges={} {}, byte_ranges={}, buckets={}, regions={}, partitions={}, columns=[{}], store_filters=[{}], limit={}, columnar={}",
                 self.spec.table_name,
                 e.ranges.len(),
                 ranges,
@@ -223,6 +240,7 @@ impl DisplayAs for StoreScanExec {
                 e.columns.join(", "),
                 e.store_filters.join(" AND "),
                 self.spec.limit.map(|l| l.to_string()).unwrap_or_else(|| "none".into()),
+                if e.columnar { "when current" } else { "no" },
             ),
         }
     }
@@ -277,6 +295,15 @@ impl ExecutionPlan for StoreScanExec {
     }
 }
 
+/// Whether a scan goes on after handing over a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep scanning.
+    Continue,
+    /// The consumer is done (a LIMIT above the scan is satisfied, or it hung up).
+    Stop,
+}
+
 /// Scans the pieces of one partition, sending batches; returns early if the receiver hung
 /// up (a LIMIT above us is satisfied) or the partition's limit is reached.
 fn run_partition(
@@ -284,6 +311,23 @@ fn run_partition(
     pieces: &[Piece],
     schema: &SchemaRef,
     tx: &tokio::sync::mpsc::Sender<DfResult<RecordBatch>>,
+) -> DfResult<()> {
+    scan_pieces(spec, pieces, schema, &mut |batch| {
+        Ok(match tx.blocking_send(Ok(batch)) {
+            Ok(()) => Flow::Continue,
+            Err(_) => Flow::Stop,
+        })
+    })
+}
+
+/// Scans `pieces` into batches of `schema`, handing each to `emit`; a piece whose region has
+/// a current columnar copy (see [`crate::columnar`]) is read from the copy instead of the
+/// store. Stops when `emit` says so or the spec's limit is reached.
+pub fn scan_pieces(
+    spec: &ScanSpec,
+    pieces: &[Piece],
+    schema: &SchemaRef,
+    emit: &mut dyn FnMut(RecordBatch) -> DfResult<Flow>,
 ) -> DfResult<()> {
     let mut regions: Vec<usize> = pieces
         .iter()
@@ -337,6 +381,20 @@ fn run_partition(
         }
         if !piece.continues {
             spec.metrics.ranges.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(columnar) = &spec.columnar {
+            let read = columnar
+                .read(&piece.range, limit - total, schema, emit)
+                .map_err(to_df)?;
+            if let Some((n, flow)) = read {
+                spec.metrics.columnar.fetch_add(1, Ordering::Relaxed);
+                spec.metrics.rows.fetch_add(n as u64, Ordering::Relaxed);
+                total += n;
+                if flow == Flow::Stop {
+                    return Ok(());
+                }
+                continue;
+            }
         }
         let mut scan = spec.scan.clone();
         scan.start_row = piece.range.start.clone();
@@ -394,7 +452,7 @@ fn run_partition(
                 let batch = make_batch(schema, &mut builders, nrows)?;
                 nrows = 0;
                 count(&mut rows_read, &mut cells_read);
-                if tx.blocking_send(Ok(batch)).is_err() {
+                if emit(batch)? == Flow::Stop {
                     return Ok(());
                 }
             }
@@ -406,7 +464,7 @@ fn run_partition(
     count(&mut rows_read, &mut cells_read);
     if nrows > 0 || total == 0 {
         let batch = make_batch(schema, &mut builders, nrows)?;
-        let _ = tx.blocking_send(Ok(batch));
+        emit(batch)?;
     }
     Ok(())
 }

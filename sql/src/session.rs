@@ -19,6 +19,7 @@ use store_server::{
 };
 
 use crate::catalog::{resolve, resolve_required, Resolved, StoreSchema};
+use crate::columnar::ColumnarCopies;
 use crate::ddl::{self, ColumnSpec, CreateTable, CreateView, Statement};
 use crate::error::{Result, SqlError};
 use crate::scan_exec::{MetricsSnapshot, ScanMetrics};
@@ -54,6 +55,7 @@ pub struct Session {
     ctx: SessionContext,
     metrics: Arc<ScanMetrics>,
     last: Mutex<MetricsSnapshot>,
+    copies: Arc<ColumnarCopies>,
 }
 
 impl std::fmt::Debug for Session {
@@ -76,7 +78,12 @@ impl Session {
         config.options_mut().sql_parser.collect_spans = true;
         let ctx = SessionContext::new_with_config(config);
         let metrics = Arc::new(ScanMetrics::default());
-        let schema = Arc::new(StoreSchema::new(conn.clone(), metrics.clone()));
+        let copies = ColumnarCopies::new(&conn, true);
+        let schema = Arc::new(StoreSchema::new(
+            conn.clone(),
+            metrics.clone(),
+            copies.clone(),
+        ));
         let catalog = ctx
             .catalog("datafusion")
             .ok_or_else(|| SqlError::invalid("DataFusion has no default catalog"))?;
@@ -86,6 +93,7 @@ impl Session {
             ctx,
             metrics,
             last: Mutex::new(MetricsSnapshot::default()),
+            copies,
         })
     }
 
@@ -97,6 +105,11 @@ impl Session {
     /// The DataFusion context (to register more tables or functions).
     pub fn context(&self) -> &SessionContext {
         &self.ctx
+    }
+
+    /// The columnar copies scans of typed tables read (see [`crate::columnar`]).
+    pub fn columnar(&self) -> &Arc<ColumnarCopies> {
+        &self.copies
     }
 
     /// What the last statement read: regions, key ranges, rows, cells and HFile blocks.
@@ -511,6 +524,7 @@ impl Session {
                     admin.disable_table(&desc.name)?;
                 }
                 admin.drop_table(&desc.name)?;
+                self.copies.remove_table(&desc.name)?;
                 Ok(Output::Done(format!("dropped table {name}")))
             }
         }

@@ -73,6 +73,9 @@ fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap_or_else(fail);
     let conn = Arc::new(Connection::embedded(dir.path()).unwrap_or_else(fail));
     let session = Session::new(conn.clone()).unwrap_or_else(fail);
+    // These tests measure the store's read path (blocks, cells); tests/columnar.rs covers
+    // the columnar copies that repeated scans would otherwise build in the background.
+    session.columnar().set_auto(false);
     Fixture {
         _dir: dir,
         conn,

@@ -1,0 +1,824 @@
+//! Columnar copies: a Parquet file per quiet region of a typed table, read by scans instead of
+//! the region's HFiles.
+//!
+//! A row store reads every cell of a row (with its key repeated) to aggregate one column; a
+//! batch-analytics table is written in bulk and then read many times. So once a region is
+//! *quiet* — every edit flushed, none in flight — its rows can be written once as Parquet (all
+//! schema columns in the scan's Arrow types, plus the row key in [`ROW_COLUMN`]) and scans read
+//! only the columns they need from that file.
+//!
+//! A copy is tied to what it was built from by its [`Tag`]: the region id, the region's last
+//! sequence id and a hash of the table's schema and family options. Every write, delete and
+//! bulk load takes a new sequence id, and a split makes new regions, so a copy is current
+//! exactly while its region's last sequence id is unchanged; flushes and compactions keep the
+//! visible rows and the sequence id. A copy is only built when the region is quiet (last
+//! sequence id = read point, empty memstore) before and after its scan, for tables without a
+//! TTL (expiry changes rows without a write), and when every row carries the `0:_0` marker
+//! (so "row exists" means the same in the copy as in the store). A scan falls back to the
+//! store for any region without a current copy, so a stale or missing copy costs speed, never
+//! correctness.
+//!
+//! Copies live in `<root>/columnar/<table>/<region>/<seq>-<layout>.parquet`, written to a
+//! temporary name and renamed, so a reader never sees half a file. They are built by
+//! [`ColumnarCopies::build_table`] (after `basalt major-compact` of a typed table) and, in a
+//! long-lived session, in the background: a range scan that finds no copy for a quiet region
+//! at the same tag twice queues one.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Weak};
+
+use datafusion::arrow::array::{Array, ArrayRef, BinaryArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use parking_lot::{Condvar, Mutex};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
+};
+use parquet::arrow::{ArrowWriter, ProjectionMask};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use store_server::region::Region;
+use store_server::scan::Scan;
+use store_server::typed::{TypedSchema, DEFAULT_FAMILY, EMPTY_QUALIFIER};
+use store_server::{Connection, TableDescriptor, TableName};
+
+use crate::error::{Result, SqlError};
+use crate::keyrange::ByteRange;
+use crate::provider::typed_source;
+use crate::scan_exec::{scan_pieces, ColumnSource, Flow, Piece, ScanMetrics, ScanSpec, BATCH_ROWS};
+use crate::types::arrow_type;
+
+/// The row-key column every copy ends with (binary, ascending).
+pub const ROW_COLUMN: &str = "__row";
+/// Rows per Parquet row group: the unit a key-range scan of a copy reads.
+pub const ROW_GROUP_ROWS: usize = 16 * 1024;
+/// Parquet metadata key holding the first row key of every row group (hex, comma-separated).
+const FIRST_ROWS_KEY: &str = "basalt.first_rows";
+
+/// What a copy was built from: it is current while all three are unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Tag {
+    /// The region's id.
+    pub region: u64,
+    /// The region's last sequence id.
+    pub seq: u64,
+    /// Hash of the table's SQL schema and family options.
+    pub layout: u64,
+}
+
+impl Tag {
+    fn file_name(&self) -> String {
+        format!("{:016x}-{:016x}.parquet", self.seq, self.layout)
+    }
+}
+
+/// A typed table whose regions may have copies.
+#[derive(Clone, Debug)]
+pub struct CopyTable {
+    /// The store table.
+    pub name: TableName,
+    /// Its SQL schema.
+    pub schema: Arc<TypedSchema>,
+    /// Hash of the schema and the family options (part of every [`Tag`]).
+    pub layout: u64,
+}
+
+impl CopyTable {
+    /// The table of `desc` if copies can stand in for it: a typed table with the row marker
+    /// and no TTL on any family.
+    pub fn eligible(desc: &TableDescriptor, schema: &Arc<TypedSchema>) -> Option<CopyTable> {
+        if !schema.marker || desc.families.iter().any(|f| f.ttl_secs.is_some()) {
+            return None;
+        }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        format!("{schema:?}{:?}", desc.families).hash(&mut h);
+        Some(CopyTable {
+            name: desc.name.clone(),
+            schema: schema.clone(),
+            layout: h.finish(),
+        })
+    }
+
+    /// The Arrow schema of a copy: every schema column, then [`ROW_COLUMN`].
+    fn file_schema(&self) -> SchemaRef {
+        let mut fields: Vec<Field> = self
+            .schema
+            .columns
+            .iter()
+            .map(|c| Field::new(&c.name, arrow_type(c.sql_type), c.nullable))
+            .collect();
+        fields.push(Field::new(ROW_COLUMN, DataType::Binary, false));
+        Arc::new(Schema::new(fields))
+    }
+}
+
+/// One region's copy, open for reading.
+#[derive(Debug)]
+pub struct RegionCopy {
+    tag: Tag,
+    path: PathBuf,
+    meta: ArrowReaderMetadata,
+    first_rows: Vec<Vec<u8>>,
+    start: Vec<u8>,
+    end: Vec<u8>,
+}
+
+impl RegionCopy {
+    /// Opens the copy at `path` and checks its row-group index.
+    fn open(tag: Tag, path: PathBuf, region: &Region) -> Result<RegionCopy> {
+        let file = File::open(&path)?;
+        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+            .map_err(|e| corrupt(&path, e))?;
+        let md = meta.metadata();
+        let first_rows = md
+            .file_metadata()
+            .key_value_metadata()
+            .and_then(|kv| kv.iter().find(|k| k.key == FIRST_ROWS_KEY))
+            .and_then(|k| k.value.as_deref())
+            .map(decode_first_rows)
+            .transpose()
+            .map_err(|e| corrupt(&path, e))?
+            .ok_or_else(|| corrupt(&path, "no row-group index"))?;
+        if first_rows.len() != md.num_row_groups() {
+            return Err(corrupt(
+                &path,
+                "row-group index does not match the row groups",
+            ));
+        }
+        Ok(RegionCopy {
+            tag,
+            path,
+            meta,
+            first_rows,
+            start: region.info().start_key.clone(),
+            end: region.info().end_key.clone(),
+        })
+    }
+
+    /// Rows in the copy.
+    pub fn rows(&self) -> u64 {
+        u64::try_from(self.meta.metadata().file_metadata().num_rows()).unwrap_or(0)
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// True if `range` covers the whole region.
+    fn covers(&self, range: &ByteRange) -> bool {
+        range.start <= self.start
+            && (range.stop.is_empty() || (!self.end.is_empty() && range.stop >= self.end))
+    }
+
+    /// Row groups holding rows of `range` (group `g` holds rows from `first_rows[g]` up to,
+    /// not including, `first_rows[g + 1]`).
+    fn groups(&self, range: &ByteRange) -> Vec<usize> {
+        let n = self.first_rows.len();
+        (0..n)
+            .filter(|&g| {
+                let after_start = g + 1 == n || self.first_rows[g + 1] > range.start;
+                let before_stop = range.stop.is_empty() || self.first_rows[g] < range.stop;
+                after_start && before_stop
+            })
+            .collect()
+    }
+
+    /// Whether every row of row group `g` lies inside `range`.
+    fn group_inside(&self, g: usize, range: &ByteRange) -> bool {
+        let end = self.first_rows.get(g + 1).unwrap_or(&self.end);
+        let ends_before_stop =
+            range.stop.is_empty() || (!end.is_empty() && end.as_slice() <= range.stop.as_slice());
+        self.first_rows[g] >= range.start && ends_before_stop
+    }
+
+    /// Opens a reader of columns `columns` (file indices) of row groups `groups`.
+    fn reader(
+        &self,
+        columns: &[usize],
+        groups: Vec<usize>,
+        selection: Option<RowSelection>,
+    ) -> Result<ParquetRecordBatchReader> {
+        let mask = ProjectionMask::roots(self.meta.parquet_schema(), columns.iter().copied());
+        let mut b = ParquetRecordBatchReaderBuilder::new_with_metadata(
+            File::open(&self.path)?,
+            self.meta.clone(),
+        )
+        .with_projection(mask)
+        .with_row_groups(groups)
+        .with_batch_size(BATCH_ROWS);
+        if let Some(sel) = selection {
+            b = b.with_row_selection(sel);
+        }
+        b.build().map_err(|e| corrupt(&self.path, e))
+    }
+
+    /// The rows of `range` among the row groups `groups`: a row group inside the range is
+    /// selected whole; only a group the range starts or stops in has its row keys read.
+    fn selection(&self, range: &ByteRange, groups: &[usize]) -> Result<RowSelection> {
+        let row_col = self.meta.schema().fields().len() - 1;
+        let mut selectors = Vec::new();
+        for &g in groups {
+            let n = usize::try_from(self.meta.metadata().row_group(g).num_rows()).unwrap_or(0);
+            let (lo, hi) = if self.group_inside(g, range) {
+                (0, n)
+            } else {
+                let mut keys: Vec<ArrayRef> = Vec::new();
+                for batch in self.reader(&[row_col], vec![g], None)? {
+                    keys.push(batch.map_err(|e| corrupt(&self.path, e))?.column(0).clone());
+                }
+                let refs: Vec<&dyn Array> = keys.iter().map(|a| a.as_ref()).collect();
+                let all = datafusion::arrow::compute::concat(&refs)?;
+                let rows = all
+                    .as_any()
+                    .downcast_ref::<BinaryArray>()
+                    .ok_or_else(|| corrupt(&self.path, "row-key column is not binary"))?;
+                let lo = partition(rows, |r| r < range.start.as_slice());
+                let hi = if range.stop.is_empty() {
+                    rows.len()
+                } else {
+                    partition(rows, |r| r < range.stop.as_slice())
+                };
+                (lo.min(n), hi.clamp(lo, n))
+            };
+            selectors.extend(
+                [
+                    RowSelector::skip(lo),
+                    RowSelector::select(hi - lo),
+                    RowSelector::skip(n - hi),
+                ]
+                .into_iter()
+                .filter(|s| s.row_count > 0),
+            );
+        }
+        Ok(RowSelection::from(selectors))
+    }
+
+    /// Reads the rows of `range`, columns `projection` (file column indices) as batches of
+    /// `schema`, at most `limit` rows. Returns the rows emitted and whether to go on.
+    fn read(
+        &self,
+        range: &ByteRange,
+        projection: &[usize],
+        limit: usize,
+        schema: &SchemaRef,
+        emit: &mut dyn FnMut(RecordBatch) -> datafusion::error::Result<Flow>,
+    ) -> Result<(usize, Flow)> {
+        let (groups, selection) = if self.covers(range) {
+            ((0..self.first_rows.len()).collect(), None)
+        } else {
+            let groups = self.groups(range);
+            let sel = self.selection(range, &groups)?;
+            (groups, Some(sel))
+        };
+        // File columns to read, in file order (the reader returns them so); a query that
+        // needs no column (count(*)) reads the row keys for their number.
+        let mut read: Vec<usize> = projection.to_vec();
+        if read.is_empty() {
+            read.push(self.meta.schema().fields().len() - 1);
+        }
+        read.sort_unstable();
+        read.dedup();
+        let at = |c: usize| read.binary_search(&c).unwrap_or(0);
+        let mut emitted = 0usize;
+        for batch in self.reader(&read, groups, selection)? {
+            let batch = batch.map_err(|e| corrupt(&self.path, e))?;
+            let n = batch.num_rows().min(limit - emitted);
+            let arrays: Vec<ArrayRef> = projection
+                .iter()
+                .map(|&c| batch.column(at(c)).slice(0, n))
+                .collect();
+            let opts = RecordBatchOptions::new().with_row_count(Some(n));
+            let out = RecordBatch::try_new_with_options(schema.clone(), arrays, &opts)?;
+            emitted += n;
+            if emit(out)? == Flow::Stop {
+                return Ok((emitted, Flow::Stop));
+            }
+            if emitted >= limit {
+                break;
+            }
+        }
+        Ok((emitted, Flow::Continue))
+    }
+}
+
+/// The number of leading rows of the sorted `rows` for which `before` holds.
+fn partition(rows: &BinaryArray, before: impl Fn(&[u8]) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, rows.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if before(rows.value(mid)) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+fn corrupt(path: &Path, e: impl std::fmt::Display) -> SqlError {
+    SqlError::invalid(format!("columnar copy {}: {e}", path.display()))
+}
+
+fn encode_first_rows(rows: &[Vec<u8>]) -> String {
+    rows.iter()
+        .map(|r| r.iter().map(|b| format!("{b:02x}")).collect::<String>())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn decode_first_rows(s: &str) -> std::result::Result<Vec<Vec<u8>>, String> {
+    if s.is_empty() {
+        return Ok(Vec::new());
+    }
+    s.split(',')
+        .map(|hex| {
+            if hex.len() % 2 != 0 {
+                return Err(format!("bad row key {hex:?}"));
+            }
+            (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|e| e.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// What [`ColumnarCopies::build_table`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BuildReport {
+    /// Regions with a current copy afterwards.
+    pub regions: usize,
+    /// Regions whose copy was written now (the others were current already).
+    pub built: usize,
+    /// Regions left without a copy (busy, rows without the marker), with the reason.
+    pub skipped: Vec<String>,
+    /// Rows in the current copies.
+    pub rows: u64,
+    /// Bytes of the current copies.
+    pub bytes: u64,
+}
+
+/// A queued background build.
+struct Job {
+    conn: Arc<Connection>,
+    table: CopyTable,
+    region: Arc<Region>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Open copies by region id (the newest known).
+    copies: HashMap<u64, Arc<RegionCopy>>,
+    /// The tag a scan last found without a copy, per region.
+    seen: HashMap<u64, Tag>,
+    /// Tags a build was refused for (not quiet, rows without the marker): not retried.
+    refused: HashSet<Tag>,
+    /// Regions queued or being built.
+    pending: HashSet<u64>,
+}
+
+/// The columnar copies of one store (shared by a session's scans).
+pub struct ColumnarCopies {
+    dir: PathBuf,
+    auto: AtomicBool,
+    state: Mutex<State>,
+    idle: Condvar,
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    failures: AtomicU64,
+    last_failure: Mutex<Option<String>>,
+}
+
+impl std::fmt::Debug for ColumnarCopies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ColumnarCopies")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ColumnarCopies {
+    /// Copies of the store at `conn` (kept under `<root>/columnar`), built in the
+    /// background when `auto`.
+    pub fn new(conn: &Connection, auto: bool) -> Arc<ColumnarCopies> {
+        Arc::new(ColumnarCopies {
+            dir: conn.server().root().join("columnar"),
+            auto: AtomicBool::new(auto),
+            state: Mutex::new(State::default()),
+            idle: Condvar::new(),
+            jobs: Mutex::new(None),
+            failures: AtomicU64::new(0),
+            last_failure: Mutex::new(None),
+        })
+    }
+
+    /// Turns background builds on or off (copies already built are still read).
+    pub fn set_auto(&self, auto: bool) {
+        self.auto.store(auto, Ordering::Relaxed);
+    }
+
+    /// Waits until no background build is queued or running.
+    pub fn wait_idle(&self) {
+        let mut st = self.state.lock();
+        while !st.pending.is_empty() {
+            self.idle.wait(&mut st);
+        }
+    }
+
+    /// Background builds that failed, and the last failure's message.
+    pub fn failures(&self) -> (u64, Option<String>) {
+        (
+            self.failures.load(Ordering::Relaxed),
+            self.last_failure.lock().clone(),
+        )
+    }
+
+    fn table_dir(&self, name: &TableName) -> PathBuf {
+        self.dir.join(name.to_string())
+    }
+
+    fn region_dir(&self, name: &TableName, region: &Region) -> PathBuf {
+        self.table_dir(name).join(region.encoded_name())
+    }
+
+    /// Removes every copy of table `name` (it was dropped).
+    pub fn remove_table(&self, name: &TableName) -> Result<()> {
+        self.state.lock().copies.clear();
+        match std::fs::remove_dir_all(self.table_dir(name)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// The current tag of `region` for `table`.
+    fn tag(table: &CopyTable, region: &Region) -> Tag {
+        Tag {
+            region: region.info().region_id,
+            seq: region.last_seq_id(),
+            layout: table.layout,
+        }
+    }
+
+    /// The current copy of `region`, if there is one (opened from disk on first use).
+    pub fn current(&self, table: &CopyTable, region: &Region) -> Option<Arc<RegionCopy>> {
+        let tag = Self::tag(table, region);
+        if let Some(c) = self.state.lock().copies.get(&tag.region) {
+            if c.tag == tag {
+                return Some(c.clone());
+            }
+        }
+        let path = self.region_dir(&table.name, region).join(tag.file_name());
+        if !path.exists() {
+            return None;
+        }
+        // A file that does not open is left to the next build to replace.
+        let copy = Arc::new(RegionCopy::open(tag, path, region).ok()?);
+        self.state.lock().copies.insert(tag.region, copy.clone());
+        Some(copy)
+    }
+
+    /// Notes that a scan of `region` found no current copy; queues a background build when
+    /// the same tag was seen before and the region is quiet.
+    fn missed(self: &Arc<Self>, conn: &Arc<Connection>, table: &CopyTable, region: &Arc<Region>) {
+        if !self.auto.load(Ordering::Relaxed) {
+            return;
+        }
+        let tag = Self::tag(table, region);
+        {
+            let mut st = self.state.lock();
+            let again = st.seen.insert(tag.region, tag) == Some(tag);
+            if !again
+                || !quiet(region)
+                || st.refused.contains(&tag)
+                || !st.pending.insert(tag.region)
+            {
+                return;
+            }
+        }
+        let job = Job {
+            conn: conn.clone(),
+            table: table.clone(),
+            region: region.clone(),
+        };
+        if let Err(mpsc::SendError(job)) = self.sender().send(job) {
+            self.finish(job.region.info().region_id);
+        }
+    }
+
+    /// The background builder's queue, starting its thread on first use. The thread holds
+    /// only a weak reference, and ends when the copies are dropped (with the sender).
+    fn sender(self: &Arc<Self>) -> mpsc::Sender<Job> {
+        let mut jobs = self.jobs.lock();
+        if let Some(tx) = jobs.as_ref() {
+            return tx.clone();
+        }
+        let (tx, rx) = mpsc::channel::<Job>();
+        let me: Weak<ColumnarCopies> = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("basalt-columnar".into())
+            .spawn(move || {
+                while let Ok(job) = rx.recv() {
+                    let Some(copies) = me.upgrade() else { break };
+                    let id = job.region.info().region_id;
+                    if let Err(e) = copies.build_region(&job.conn, &job.table, &job.region) {
+                        copies.failures.fetch_add(1, Ordering::Relaxed);
+                        *copies.last_failure.lock() = Some(e.to_string());
+                    }
+                    copies.finish(id);
+                }
+            })
+            .ok();
+        *jobs = Some(tx.clone());
+        tx
+    }
+
+    fn finish(&self, region: u64) {
+        let mut st = self.state.lock();
+        st.pending.remove(&region);
+        self.idle.notify_all();
+    }
+
+    /// Builds (or finds current) copies of every region of table `name`. Returns `None` if
+    /// the table cannot have copies (not a typed table with the row marker, or a TTL).
+    pub fn build_table(&self, conn: &Connection, name: &str) -> Result<Option<BuildReport>> {
+        let Some(crate::catalog::Resolved::Typed(desc, schema)) =
+            crate::catalog::resolve(conn, name)?
+        else {
+            return Ok(None);
+        };
+        let Some(table) = CopyTable::eligible(&desc, &schema) else {
+            return Ok(None);
+        };
+        let regions = conn.server().table_regions(&table.name)?;
+        let mut report = BuildReport::default();
+        for region in &regions {
+            let had = self.current(&table, region).is_some();
+            match self.build_region(conn, &table, region)? {
+                Ok(copy) => {
+                    report.regions += 1;
+                    report.built += usize::from(!had);
+                    report.rows += copy.rows();
+                    report.bytes += std::fs::metadata(copy.path()).map_or(0, |m| m.len());
+                }
+                Err(why) => report
+                    .skipped
+                    .push(format!("region {}: {why}", region.info().region_name())),
+            }
+        }
+        self.prune(&table.name, &regions);
+        Ok(Some(report))
+    }
+
+    /// Removes the copies of regions of `name` that are no longer among `regions`.
+    fn prune(&self, name: &TableName, regions: &[Arc<Region>]) {
+        let live: HashSet<String> = regions.iter().map(|r| r.encoded_name()).collect();
+        if let Ok(rd) = std::fs::read_dir(self.table_dir(name)) {
+            for ent in rd.flatten() {
+                if !live.contains(ent.file_name().to_string_lossy().as_ref()) {
+                    let _ = std::fs::remove_dir_all(ent.path());
+                }
+            }
+        }
+    }
+
+    /// Makes sure `region` has a current copy: returns it, or why there can be none now.
+    pub fn build_region(
+        &self,
+        conn: &Connection,
+        table: &CopyTable,
+        region: &Arc<Region>,
+    ) -> Result<std::result::Result<Arc<RegionCopy>, String>> {
+        if let Some(c) = self.current(table, region) {
+            return Ok(Ok(c));
+        }
+        let tag = Self::tag(table, region);
+        let refuse = |why: String| -> Result<std::result::Result<Arc<RegionCopy>, String>> {
+            self.state.lock().refused.insert(tag);
+            Ok(Err(why))
+        };
+        if !quiet(region) {
+            // Not refused for good: a flush makes it quiet at the same tag.
+            return Ok(Err("edits not yet flushed".into()));
+        }
+        let dir = self.region_dir(&table.name, region);
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(tag.file_name());
+        let tmp = dir.join(format!(
+            "{}.tmp-{}-{}",
+            tag.file_name(),
+            std::process::id(),
+            TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let written = self.write_copy(conn, table, region, &tmp);
+        let outcome = match written {
+            Ok(None) if region.last_seq_id() == tag.seq => {
+                File::open(&tmp)?.sync_all()?;
+                std::fs::rename(&tmp, &path)?;
+                None
+            }
+            Ok(None) => Some("written to while copying".to_string()),
+            Ok(Some(why)) => Some(why),
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
+        if let Some(why) = outcome {
+            let _ = std::fs::remove_file(&tmp);
+            return refuse(why);
+        }
+        let copy = Arc::new(RegionCopy::open(tag, path.clone(), region)?);
+        self.state.lock().copies.insert(tag.region, copy.clone());
+        // Older copies of this region go, and temporaries of builds interrupted in other
+        // processes (this process's may still be writing).
+        let ours = format!(".tmp-{}-", std::process::id());
+        if let Ok(rd) = std::fs::read_dir(&dir) {
+            for ent in rd.flatten() {
+                if ent.path() != path && !ent.file_name().to_string_lossy().contains(&ours) {
+                    let _ = std::fs::remove_file(ent.path());
+                }
+            }
+        }
+        Ok(Ok(copy))
+    }
+
+    /// Scans `region` through the store and writes its rows to `tmp`. Returns why the copy
+    /// cannot stand in for the region, if it cannot.
+    fn write_copy(
+        &self,
+        conn: &Connection,
+        table: &CopyTable,
+        region: &Region,
+        tmp: &Path,
+    ) -> Result<Option<String>> {
+        let ts = &table.schema;
+        let mut columns: Vec<(ColumnSource, store_server::rowkey::SqlType)> = (0..ts.columns.len())
+            .map(|i| (typed_source(ts, i), ts.columns[i].sql_type))
+            .collect();
+        let mut scan = Scan::new();
+        for c in &columns {
+            if let ColumnSource::Cell {
+                family, qualifier, ..
+            } = &c.0
+            {
+                scan = scan.add_column(family.clone(), qualifier.clone());
+            }
+        }
+        scan = scan.add_column(DEFAULT_FAMILY.to_vec(), EMPTY_QUALIFIER.to_vec());
+        columns.push((
+            ColumnSource::RowKey,
+            store_server::rowkey::SqlType::Varbinary,
+        ));
+        columns.push((
+            ColumnSource::Cell {
+                family: DEFAULT_FAMILY.to_vec(),
+                qualifier: EMPTY_QUALIFIER.to_vec(),
+                raw: true,
+            },
+            store_server::rowkey::SqlType::Varbinary,
+        ));
+        let file_schema = table.file_schema();
+        let mut scan_fields: Vec<Field> =
+            file_schema.fields().iter().map(|f| (**f).clone()).collect();
+        scan_fields.push(Field::new("__marker", DataType::Binary, true));
+        let scan_schema = Arc::new(Schema::new(scan_fields));
+        let spec = ScanSpec {
+            table: conn.table(&table.name.to_string())?,
+            table_name: table.name.to_string(),
+            typed: Some(ts.clone()),
+            columns,
+            scan,
+            limit: None,
+            metrics: Arc::new(ScanMetrics::default()),
+            columnar: None,
+        };
+        let piece = Piece {
+            region: 0,
+            range: ByteRange {
+                start: region.info().start_key.clone(),
+                stop: region.info().end_key.clone(),
+            },
+            continues: false,
+        };
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .build();
+        let file = File::create(tmp)?;
+        let mut writer = ArrowWriter::try_new(file, file_schema.clone(), Some(props))
+            .map_err(|e| corrupt(tmp, e))?;
+        let mut first_rows: Vec<Vec<u8>> = Vec::new();
+        let mut rows = 0usize;
+        let mut unmarked = false;
+        let row_col = file_schema.fields().len() - 1;
+        scan_pieces(&spec, &[piece], &scan_schema, &mut |batch| {
+            let marker = batch.column(row_col + 1);
+            if marker.null_count() > 0 {
+                unmarked = true;
+                return Ok(Flow::Stop);
+            }
+            if batch.num_rows() == 0 {
+                return Ok(Flow::Continue);
+            }
+            if let Some(keys) = batch.column(row_col).as_any().downcast_ref::<BinaryArray>() {
+                // Row group g starts at row g * ROW_GROUP_ROWS (the writer cuts exactly there).
+                let mut next = rows.div_ceil(ROW_GROUP_ROWS) * ROW_GROUP_ROWS;
+                while next < rows + batch.num_rows() {
+                    first_rows.push(keys.value(next - rows).to_vec());
+                    next += ROW_GROUP_ROWS;
+                }
+            }
+            rows += batch.num_rows();
+            let data = batch.project(&(0..=row_col).collect::<Vec<_>>())?;
+            let data = RecordBatch::try_new(file_schema.clone(), data.columns().to_vec())?;
+            writer
+                .write(&data)
+                .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+            Ok(Flow::Continue)
+        })?;
+        if unmarked {
+            return Ok(Some("rows without the 0:_0 marker".into()));
+        }
+        writer.append_key_value_metadata(KeyValue::new(
+            FIRST_ROWS_KEY.to_string(),
+            encode_first_rows(&first_rows),
+        ));
+        let meta = writer.close().map_err(|e| corrupt(tmp, e))?;
+        let groups: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
+        let cut_as_indexed = groups.len() == first_rows.len()
+            && groups
+                .iter()
+                .rev()
+                .skip(1)
+                .all(|&n| n == ROW_GROUP_ROWS as i64);
+        if !cut_as_indexed {
+            return Err(corrupt(tmp, "row groups not cut where the index says"));
+        }
+        Ok(None)
+    }
+}
+
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// True if every edit of `region` is in its store files and none is in flight.
+fn quiet(region: &Region) -> bool {
+    let last = region.last_seq_id();
+    region.memstore_size() == 0 && region.read_point() == last && region.flushed_seq_id() >= last
+}
+
+/// What a scan of one table needs to read its copies.
+#[derive(Clone)]
+pub struct ColumnarRead {
+    /// The copies.
+    pub copies: Arc<ColumnarCopies>,
+    /// The store (to find a piece's region).
+    pub conn: Arc<Connection>,
+    /// The table.
+    pub table: CopyTable,
+    /// Output columns as indices of the table's schema columns.
+    pub projection: Vec<usize>,
+}
+
+impl std::fmt::Debug for ColumnarRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ColumnarRead")
+            .field("table", &self.table.name)
+            .field("projection", &self.projection)
+            .finish()
+    }
+}
+
+impl ColumnarRead {
+    /// Reads `range` (inside one region) from the region's current copy: `None` if it has
+    /// none (the caller scans the store), else the rows emitted and whether to go on.
+    pub fn read(
+        &self,
+        range: &ByteRange,
+        limit: usize,
+        schema: &SchemaRef,
+        emit: &mut dyn FnMut(RecordBatch) -> datafusion::error::Result<Flow>,
+    ) -> Result<Option<(usize, Flow)>> {
+        let Ok(region) = self.conn.server().locate(&self.table.name, &range.start) else {
+            return Ok(None);
+        };
+        let inside = region.info().contains_row(&range.start)
+            && (region.info().end_key.is_empty()
+                || (!range.stop.is_empty() && range.stop <= region.info().end_key));
+        if !inside {
+            return Ok(None);
+        }
+        match self.copies.current(&self.table, &region) {
+            Some(copy) => copy
+                .read(range, &self.projection, limit, schema, emit)
+                .map(Some),
+            None => {
+                self.copies.missed(&self.conn, &self.table, &region);
+                Ok(None)
+            }
+        }
+    }
+}
