@@ -18,6 +18,7 @@
 //! store for any region without a current copy, so a stale or missing copy costs speed, never
 //! correctness.
 //!
+//! Pages are LZ4-compressed when any family of the table is compressed, plain otherwise.
 //! Copies live in `<root>/columnar/<table>/<region>/<seq>-<layout>.parquet`, written to a
 //! temporary name and renamed, so a reader never sees half a file. They are built by
 //! [`ColumnarCopies::build_table`] (after `basalt major-compact` of a typed table) and, in a
@@ -705,8 +706,20 @@ impl ColumnarCopies {
             },
             continues: false,
         };
+        // A table that asked for compressed blocks gets compressed pages (LZ4, the fastest to
+        // decode); an uncompressed one keeps them plain.
+        let compressed = region
+            .table_descriptor()
+            .families
+            .iter()
+            .any(|f| f.compression != store_server::schema::Compression::None);
         let props = WriterProperties::builder()
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .set_compression(if compressed {
+                parquet::basic::Compression::LZ4_RAW
+            } else {
+                parquet::basic::Compression::UNCOMPRESSED
+            })
             .build();
         let file = File::create(tmp)?;
         let mut writer = ArrowWriter::try_new(file, file_schema.clone(), Some(props))

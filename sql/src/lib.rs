@@ -8,7 +8,8 @@
 //!   `TableProvider` with projection, key-range/skip-scan, store-filter and LIMIT push-down;
 //!   [`keyrange`] turns predicates into row-key ranges; [`scan_exec`] is the region-parallel
 //!   scan node with scan metrics and EXPLAIN output; [`columns`] builds its Arrow columns
-//!   straight from the stored bytes.
+//!   straight from the stored bytes; [`columnar`] keeps Parquet copies of quiet regions that
+//!   the scan reads instead of the HFiles while they are current.
 //! - [`types`] maps SQL types to Arrow; [`format`] renders results; [`cli`] is
 //!   `basalt sql`; [`flight`] is the Arrow Flight SQL endpoint (`basalt sql-server`).
 //!

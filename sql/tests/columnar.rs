@@ -1,7 +1,8 @@
 //! Columnar copies of quiet regions: queries answered from the copies equal the store's
 //! answers (full scans, key ranges across row groups, skip scans, filters, LIMIT); a write
 //! makes its region's copy stale and the scan falls back to the store; background builds,
-//! restart, a corrupt copy, rows without the marker, TTL tables and DROP TABLE.
+//! restart, compressed tables, a corrupt copy, rows without the marker, TTL tables and DROP
+//! TABLE.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -42,11 +43,15 @@ const QUERIES: &[&str] = &[
 
 /// 8 hosts × 5000 timestamps = 40 000 rows: about 20 000 per region, so every region's copy
 /// has two row groups and the `h3` range crosses a row-group boundary.
-async fn load(s: &Session) {
+/// `options` go after the column list (e.g. `COMPRESSION='GZ'`).
+async fn load(s: &Session, options: &str) {
     exec(
         s,
-        "CREATE TABLE m (host VARCHAR NOT NULL, ts BIGINT NOT NULL, cpu DOUBLE, n INTEGER, \
-         b.zone VARCHAR, CONSTRAINT pk PRIMARY KEY (host, ts DESC)) SPLIT ON ('h4')",
+        &format!(
+            "CREATE TABLE m (host VARCHAR NOT NULL, ts BIGINT NOT NULL, cpu DOUBLE, \
+             n INTEGER, b.zone VARCHAR, CONSTRAINT pk PRIMARY KEY (host, ts DESC)) \
+             {options} SPLIT ON ('h4')"
+        ),
     )
     .await;
     exec(
@@ -94,7 +99,7 @@ async fn copies_answer_like_the_store_and_go_stale_on_writes() {
     let conn = Arc::new(Connection::embedded(dir.path()).unwrap_or_else(fail));
     let s = Session::new(conn.clone()).unwrap_or_else(fail);
     s.columnar().set_auto(false);
-    load(&s).await;
+    load(&s, "").await;
     let name = TableName::parse("m").unwrap_or_else(fail);
     conn.admin().flush(&name).unwrap_or_else(fail);
 
@@ -179,13 +184,27 @@ async fn copies_survive_a_restart_and_a_corrupt_copy_falls_back_to_the_store() {
         let conn = Arc::new(Connection::embedded(dir.path()).unwrap_or_else(fail));
         let s = Session::new(conn.clone()).unwrap_or_else(fail);
         s.columnar().set_auto(false);
-        load(&s).await;
+        // Compressed families: the copies' pages are LZ4-compressed.
+        load(&s, "COMPRESSION='GZ'").await;
         conn.admin()
             .compact(&TableName::parse("m").unwrap_or_else(fail), true)
             .unwrap_or_else(fail);
         let want = answers(&s).await;
         let r = s.columnar().build_table(&conn, "m").unwrap_or_else(fail);
         assert_eq!(r.map(|r| r.built), Some(2));
+        for f in copy_files(dir.path()) {
+            let file = std::fs::File::open(&f).unwrap_or_else(fail);
+            let reader =
+                parquet::file::reader::SerializedFileReader::new(file).unwrap_or_else(fail);
+            let md = parquet::file::reader::FileReader::metadata(&reader);
+            let codec = md.row_group(0).column(0).compression();
+            assert_eq!(
+                codec,
+                parquet::basic::Compression::LZ4_RAW,
+                "{}",
+                f.display()
+            );
+        }
         conn.close().unwrap_or_else(fail);
         want
     };
