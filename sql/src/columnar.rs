@@ -615,7 +615,7 @@ impl ColumnarCopies {
             std::process::id(),
             TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
-        let written = self.write_copy(conn, table, region, &tmp);
+        let written = write_copy(conn, table, region, &tmp);
         let outcome = match written {
             Ok(None) if region.last_seq_id() == tag.seq => {
                 File::open(&tmp)?.sync_all()?;
@@ -647,132 +647,130 @@ impl ColumnarCopies {
         }
         Ok(Ok(copy))
     }
+}
 
-    /// Scans `region` through the store and writes its rows to `tmp`. Returns why the copy
-    /// cannot stand in for the region, if it cannot.
-    fn write_copy(
-        &self,
-        conn: &Connection,
-        table: &CopyTable,
-        region: &Region,
-        tmp: &Path,
-    ) -> Result<Option<String>> {
-        let ts = &table.schema;
-        let mut columns: Vec<(ColumnSource, store_server::rowkey::SqlType)> = (0..ts.columns.len())
-            .map(|i| (typed_source(ts, i), ts.columns[i].sql_type))
-            .collect();
-        let mut scan = Scan::new();
-        for c in &columns {
-            if let ColumnSource::Cell {
-                family, qualifier, ..
-            } = &c.0
-            {
-                scan = scan.add_column(family.clone(), qualifier.clone());
-            }
+/// Scans `region` through the store and writes its rows to `tmp`. Returns why the copy cannot
+/// stand in for the region, if it cannot.
+fn write_copy(
+    conn: &Connection,
+    table: &CopyTable,
+    region: &Region,
+    tmp: &Path,
+) -> Result<Option<String>> {
+    let ts = &table.schema;
+    let mut columns: Vec<(ColumnSource, store_server::rowkey::SqlType)> = (0..ts.columns.len())
+        .map(|i| (typed_source(ts, i), ts.columns[i].sql_type))
+        .collect();
+    let mut scan = Scan::new();
+    for c in &columns {
+        if let ColumnSource::Cell {
+            family, qualifier, ..
+        } = &c.0
+        {
+            scan = scan.add_column(family.clone(), qualifier.clone());
         }
-        scan = scan.add_column(DEFAULT_FAMILY.to_vec(), EMPTY_QUALIFIER.to_vec());
-        columns.push((
-            ColumnSource::RowKey,
-            store_server::rowkey::SqlType::Varbinary,
-        ));
-        columns.push((
-            ColumnSource::Cell {
-                family: DEFAULT_FAMILY.to_vec(),
-                qualifier: EMPTY_QUALIFIER.to_vec(),
-                raw: true,
-            },
-            store_server::rowkey::SqlType::Varbinary,
-        ));
-        let file_schema = table.file_schema();
-        let mut scan_fields: Vec<Field> =
-            file_schema.fields().iter().map(|f| (**f).clone()).collect();
-        scan_fields.push(Field::new("__marker", DataType::Binary, true));
-        let scan_schema = Arc::new(Schema::new(scan_fields));
-        let spec = ScanSpec {
-            table: conn.table(&table.name.to_string())?,
-            table_name: table.name.to_string(),
-            typed: Some(ts.clone()),
-            columns,
-            scan,
-            limit: None,
-            metrics: Arc::new(ScanMetrics::default()),
-            columnar: None,
-        };
-        let piece = Piece {
-            region: 0,
-            range: ByteRange {
-                start: region.info().start_key.clone(),
-                stop: region.info().end_key.clone(),
-            },
-            continues: false,
-        };
-        // A table that asked for compressed blocks gets compressed pages (LZ4, the fastest to
-        // decode); an uncompressed one keeps them plain.
-        let compressed = region
-            .table_descriptor()
-            .families
-            .iter()
-            .any(|f| f.compression != store_server::schema::Compression::None);
-        let props = WriterProperties::builder()
-            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .set_compression(if compressed {
-                parquet::basic::Compression::LZ4_RAW
-            } else {
-                parquet::basic::Compression::UNCOMPRESSED
-            })
-            .build();
-        let file = File::create(tmp)?;
-        let mut writer = ArrowWriter::try_new(file, file_schema.clone(), Some(props))
-            .map_err(|e| corrupt(tmp, e))?;
-        let mut first_rows: Vec<Vec<u8>> = Vec::new();
-        let mut rows = 0usize;
-        let mut unmarked = false;
-        let row_col = file_schema.fields().len() - 1;
-        scan_pieces(&spec, &[piece], &scan_schema, &mut |batch| {
-            let marker = batch.column(row_col + 1);
-            if marker.null_count() > 0 {
-                unmarked = true;
-                return Ok(Flow::Stop);
-            }
-            if batch.num_rows() == 0 {
-                return Ok(Flow::Continue);
-            }
-            if let Some(keys) = batch.column(row_col).as_any().downcast_ref::<BinaryArray>() {
-                // Row group g starts at row g * ROW_GROUP_ROWS (the writer cuts exactly there).
-                let mut next = rows.div_ceil(ROW_GROUP_ROWS) * ROW_GROUP_ROWS;
-                while next < rows + batch.num_rows() {
-                    first_rows.push(keys.value(next - rows).to_vec());
-                    next += ROW_GROUP_ROWS;
-                }
-            }
-            rows += batch.num_rows();
-            let data = batch.project(&(0..=row_col).collect::<Vec<_>>())?;
-            let data = RecordBatch::try_new(file_schema.clone(), data.columns().to_vec())?;
-            writer
-                .write(&data)
-                .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
-            Ok(Flow::Continue)
-        })?;
-        if unmarked {
-            return Ok(Some("rows without the 0:_0 marker".into()));
-        }
-        writer.append_key_value_metadata(KeyValue::new(
-            FIRST_ROWS_KEY.to_string(),
-            encode_first_rows(&first_rows),
-        ));
-        let meta = writer.close().map_err(|e| corrupt(tmp, e))?;
-        let groups: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
-        let cut_as_indexed = groups.len() == first_rows.len()
-            && groups
-                .iter()
-                .rev()
-                .skip(1)
-                .all(|&n| n == ROW_GROUP_ROWS as i64);
-        if !cut_as_indexed {
-            return Err(corrupt(tmp, "row groups not cut where the index says"));
-        }
-        Ok(None)
     }
+    scan = scan.add_column(DEFAULT_FAMILY.to_vec(), EMPTY_QUALIFIER.to_vec());
+    columns.push((
+        ColumnSource::RowKey,
+        store_server::rowkey::SqlType::Varbinary,
+    ));
+    columns.push((
+        ColumnSource::Cell {
+            family: DEFAULT_FAMILY.to_vec(),
+            qualifier: EMPTY_QUALIFIER.to_vec(),
+            raw: true,
+        },
+        store_server::rowkey::SqlType::Varbinary,
+    ));
+    let file_schema = table.file_schema();
+    let mut scan_fields: Vec<Field> = file_schema.fields().iter().map(|f| (**f).clone()).collect();
+    scan_fields.push(Field::new("__marker", DataType::Binary, true));
+    let scan_schema = Arc::new(Schema::new(scan_fields));
+    let spec = ScanSpec {
+        table: conn.table(&table.name.to_string())?,
+        table_name: table.name.to_string(),
+        typed: Some(ts.clone()),
+        columns,
+        scan,
+        limit: None,
+        metrics: Arc::new(ScanMetrics::default()),
+        columnar: None,
+    };
+    let piece = Piece {
+        region: 0,
+        range: ByteRange {
+            start: region.info().start_key.clone(),
+            stop: region.info().end_key.clone(),
+        },
+        continues: false,
+    };
+    // A table that asked for compressed blocks gets compressed pages (LZ4, the fastest to
+    // decode); an uncompressed one keeps them plain.
+    let compressed = region
+        .table_descriptor()
+        .families
+        .iter()
+        .any(|f| f.compression != store_server::schema::Compression::None);
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_compression(if compressed {
+            parquet::basic::Compression::LZ4_RAW
+        } else {
+            parquet::basic::Compression::UNCOMPRESSED
+        })
+        .build();
+    let file = File::create(tmp)?;
+    let mut writer = ArrowWriter::try_new(file, file_schema.clone(), Some(props))
+        .map_err(|e| corrupt(tmp, e))?;
+    let mut first_rows: Vec<Vec<u8>> = Vec::new();
+    let mut rows = 0usize;
+    let mut unmarked = false;
+    let row_col = file_schema.fields().len() - 1;
+    scan_pieces(&spec, &[piece], &scan_schema, &mut |batch| {
+        let marker = batch.column(row_col + 1);
+        if marker.null_count() > 0 {
+            unmarked = true;
+            return Ok(Flow::Stop);
+        }
+        if batch.num_rows() == 0 {
+            return Ok(Flow::Continue);
+        }
+        if let Some(keys) = batch.column(row_col).as_any().downcast_ref::<BinaryArray>() {
+            // Row group g starts at row g * ROW_GROUP_ROWS (the writer cuts exactly there).
+            let mut next = rows.div_ceil(ROW_GROUP_ROWS) * ROW_GROUP_ROWS;
+            while next < rows + batch.num_rows() {
+                first_rows.push(keys.value(next - rows).to_vec());
+                next += ROW_GROUP_ROWS;
+            }
+        }
+        rows += batch.num_rows();
+        // The file holds everything but the marker (the scan's last column).
+        let data = RecordBatch::try_new(file_schema.clone(), batch.columns()[..=row_col].to_vec())?;
+        writer
+            .write(&data)
+            .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+        Ok(Flow::Continue)
+    })?;
+    if unmarked {
+        return Ok(Some("rows without the 0:_0 marker".into()));
+    }
+    writer.append_key_value_metadata(KeyValue::new(
+        FIRST_ROWS_KEY.to_string(),
+        encode_first_rows(&first_rows),
+    ));
+    let meta = writer.close().map_err(|e| corrupt(tmp, e))?;
+    let groups: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
+    let cut_as_indexed = groups.len() == first_rows.len()
+        && groups
+            .iter()
+            .rev()
+            .skip(1)
+            .all(|&n| n == ROW_GROUP_ROWS as i64);
+    if !cut_as_indexed {
+        return Err(corrupt(tmp, "row groups not cut where the index says"));
+    }
+    Ok(None)
 }
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);

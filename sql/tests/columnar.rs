@@ -17,6 +17,19 @@ fn fail<T>(e: impl std::fmt::Display) -> T {
     panic!("{e}")
 }
 
+/// A session with background builds off: each test builds copies when it means to.
+fn session(conn: &Arc<Connection>) -> Session {
+    let s = Session::new(conn.clone()).unwrap_or_else(fail);
+    s.columnar().set_auto(false);
+    s
+}
+
+fn open(root: &Path) -> (Arc<Connection>, Session) {
+    let conn = Arc::new(Connection::embedded(root).unwrap_or_else(fail));
+    let s = session(&conn);
+    (conn, s)
+}
+
 async fn csv(s: &Session, sql: &str) -> String {
     match s.run(sql).await {
         Ok(o @ Output::Rows { .. }) => render(&o, Format::Csv).unwrap_or_else(fail),
@@ -96,9 +109,7 @@ fn copy_files(root: &Path) -> Vec<PathBuf> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copies_answer_like_the_store_and_go_stale_on_writes() {
     let dir = tempfile::tempdir().unwrap_or_else(fail);
-    let conn = Arc::new(Connection::embedded(dir.path()).unwrap_or_else(fail));
-    let s = Session::new(conn.clone()).unwrap_or_else(fail);
-    s.columnar().set_auto(false);
+    let (conn, s) = open(dir.path());
     load(&s, "").await;
     let name = TableName::parse("m").unwrap_or_else(fail);
     conn.admin().flush(&name).unwrap_or_else(fail);
@@ -181,9 +192,7 @@ async fn copies_answer_like_the_store_and_go_stale_on_writes() {
 async fn copies_survive_a_restart_and_a_corrupt_copy_falls_back_to_the_store() {
     let dir = tempfile::tempdir().unwrap_or_else(fail);
     let want = {
-        let conn = Arc::new(Connection::embedded(dir.path()).unwrap_or_else(fail));
-        let s = Session::new(conn.clone()).unwrap_or_else(fail);
-        s.columnar().set_auto(false);
+        let (conn, s) = open(dir.path());
         // Compressed families: the copies' pages are LZ4-compressed.
         load(&s, "COMPRESSION='GZ'").await;
         conn.admin()
@@ -208,9 +217,7 @@ async fn copies_survive_a_restart_and_a_corrupt_copy_falls_back_to_the_store() {
         conn.close().unwrap_or_else(fail);
         want
     };
-    let conn = Arc::new(Connection::embedded(dir.path()).unwrap_or_else(fail));
-    let s = Session::new(conn.clone()).unwrap_or_else(fail);
-    s.columnar().set_auto(false);
+    let (conn, s) = open(dir.path());
     assert_eq!(answers(&s).await, want);
     let _ = csv(&s, QUERIES[0]).await;
     assert_eq!(
@@ -224,8 +231,7 @@ async fn copies_survive_a_restart_and_a_corrupt_copy_falls_back_to_the_store() {
     // Garbage in place of a copy: that region is read from the store, answers unchanged.
     let files = copy_files(dir.path());
     std::fs::write(&files[0], b"not parquet").unwrap_or_else(fail);
-    let s2 = Session::new(conn.clone()).unwrap_or_else(fail);
-    s2.columnar().set_auto(false);
+    let s2 = session(&conn);
     assert_eq!(answers(&s2).await, want);
     let _ = csv(&s2, QUERIES[0]).await;
     assert_eq!(s2.last_metrics().columnar, 1);
@@ -238,9 +244,7 @@ async fn copies_survive_a_restart_and_a_corrupt_copy_falls_back_to_the_store() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tables_whose_copies_could_differ_get_none() {
     let dir = tempfile::tempdir().unwrap_or_else(fail);
-    let conn = Arc::new(Connection::embedded(dir.path()).unwrap_or_else(fail));
-    let s = Session::new(conn.clone()).unwrap_or_else(fail);
-    s.columnar().set_auto(false);
+    let (conn, s) = open(dir.path());
 
     // TTL: rows expire without a write.
     exec(
