@@ -51,6 +51,7 @@ use store_server::{Connection, TableDescriptor, TableName};
 use crate::error::{Result, SqlError};
 use crate::keyrange::ByteRange;
 use crate::provider::typed_source;
+use crate::runtime_filter::{GroupPruner, RuntimeFilter};
 use crate::scan_exec::{scan_pieces, ColumnSource, Flow, Piece, ScanMetrics, ScanSpec, BATCH_ROWS};
 use crate::types::arrow_type;
 
@@ -219,63 +220,75 @@ impl RegionCopy {
         b.build().map_err(|e| corrupt(&self.path, e))
     }
 
-    /// The rows of `range` among the row groups `groups`: a row group inside the range is
-    /// selected whole; only a group the range starts or stops in has its row keys read.
-    fn selection(&self, range: &ByteRange, groups: &[usize]) -> Result<RowSelection> {
-        let row_col = self.meta.schema().fields().len() - 1;
-        let mut selectors = Vec::new();
-        for &g in groups {
-            let n = usize::try_from(self.meta.metadata().row_group(g).num_rows()).unwrap_or(0);
-            let (lo, hi) = if self.group_inside(g, range) {
-                (0, n)
-            } else {
-                let mut keys: Vec<ArrayRef> = Vec::new();
-                for batch in self.reader(&[row_col], vec![g], None)? {
-                    keys.push(batch.map_err(|e| corrupt(&self.path, e))?.column(0).clone());
-                }
-                let refs: Vec<&dyn Array> = keys.iter().map(|a| a.as_ref()).collect();
-                let all = datafusion::arrow::compute::concat(&refs)?;
-                let rows = all
-                    .as_any()
-                    .downcast_ref::<BinaryArray>()
-                    .ok_or_else(|| corrupt(&self.path, "row-key column is not binary"))?;
-                let lo = partition(rows, |r| r < range.start.as_slice());
-                let hi = if range.stop.is_empty() {
-                    rows.len()
-                } else {
-                    partition(rows, |r| r < range.stop.as_slice())
-                };
-                (lo.min(n), hi.clamp(lo, n))
-            };
-            selectors.extend(
-                [
-                    RowSelector::skip(lo),
-                    RowSelector::select(hi - lo),
-                    RowSelector::skip(n - hi),
-                ]
-                .into_iter()
-                .filter(|s| s.row_count > 0),
-            );
+    /// Rows in row group `g`.
+    fn group_rows(&self, g: usize) -> usize {
+        usize::try_from(self.meta.metadata().row_group(g).num_rows()).unwrap_or(0)
+    }
+
+    /// The row groups holding rows of `range`, each with the rows of it to read (`None`:
+    /// all). A row group inside the range is read whole; only a group the range starts or
+    /// stops in has its row keys read.
+    fn plan(&self, range: &ByteRange) -> Result<Vec<(usize, Option<Vec<RowSelector>>)>> {
+        if self.covers(range) {
+            return Ok((0..self.first_rows.len()).map(|g| (g, None)).collect());
         }
-        Ok(RowSelection::from(selectors))
+        let row_col = self.meta.schema().fields().len() - 1;
+        let mut plan = Vec::new();
+        for g in self.groups(range) {
+            if self.group_inside(g, range) {
+                plan.push((g, None));
+                continue;
+            }
+            let n = self.group_rows(g);
+            let mut keys: Vec<ArrayRef> = Vec::new();
+            for batch in self.reader(&[row_col], vec![g], None)? {
+                keys.push(batch.map_err(|e| corrupt(&self.path, e))?.column(0).clone());
+            }
+            let refs: Vec<&dyn Array> = keys.iter().map(|a| a.as_ref()).collect();
+            let all = datafusion::arrow::compute::concat(&refs)?;
+            let rows = all
+                .as_any()
+                .downcast_ref::<BinaryArray>()
+                .ok_or_else(|| corrupt(&self.path, "row-key column is not binary"))?;
+            let lo = partition(rows, |r| r < range.start.as_slice()).min(n);
+            let hi = if range.stop.is_empty() {
+                rows.len()
+            } else {
+                partition(rows, |r| r < range.stop.as_slice())
+            }
+            .clamp(lo, n);
+            let selectors = [
+                RowSelector::skip(lo),
+                RowSelector::select(hi - lo),
+                RowSelector::skip(n - hi),
+            ]
+            .into_iter()
+            .filter(|s| s.row_count > 0)
+            .collect();
+            plan.push((g, Some(selectors)));
+        }
+        Ok(plan)
     }
 
     /// Reads the rows of `range`, columns `projection` (file column indices) as batches of
-    /// `schema`, at most `limit` rows. Returns the rows emitted and whether to go on.
+    /// `schema`, at most `limit` rows, skipping row groups `pruner` rules out. Returns the
+    /// rows emitted and whether to go on.
     fn read(
         &self,
         range: &ByteRange,
         projection: &[usize],
         limit: usize,
         schema: &SchemaRef,
+        pruner: &mut GroupPruner<'_>,
         emit: &mut dyn FnMut(RecordBatch) -> datafusion::error::Result<Flow>,
     ) -> Result<(usize, Flow)> {
-        let (groups, selection) = if self.covers(range) {
-            ((0..self.first_rows.len()).collect(), None)
+        let plan = self.plan(range)?;
+        // One reader for the whole plan, or one per row group when a runtime filter may
+        // skip groups as it tightens.
+        let chunks: Vec<Vec<(usize, Option<Vec<RowSelector>>)>> = if pruner.is_active() {
+            plan.into_iter().map(|p| vec![p]).collect()
         } else {
-            let groups = self.groups(range);
-            let sel = self.selection(range, &groups)?;
-            (groups, Some(sel))
+            vec![plan]
         };
         // File columns to read, in file order (the reader returns them so); a query that
         // needs no column (count(*)) reads the row keys for their number.
@@ -287,21 +300,38 @@ impl RegionCopy {
         read.dedup();
         let at = |c: usize| read.binary_search(&c).unwrap_or(0);
         let mut emitted = 0usize;
-        for batch in self.reader(&read, groups, selection)? {
-            let batch = batch.map_err(|e| corrupt(&self.path, e))?;
-            let n = batch.num_rows().min(limit - emitted);
-            let arrays: Vec<ArrayRef> = projection
-                .iter()
-                .map(|&c| batch.column(at(c)).slice(0, n))
-                .collect();
-            let opts = RecordBatchOptions::new().with_row_count(Some(n));
-            let out = RecordBatch::try_new_with_options(schema.clone(), arrays, &opts)?;
-            emitted += n;
-            if emit(out)? == Flow::Stop {
-                return Ok((emitted, Flow::Stop));
+        'chunks: for chunk in chunks {
+            if let [(g, _)] = chunk.as_slice() {
+                if pruner.skips(&self.meta, projection, *g) {
+                    continue;
+                }
             }
-            if emitted >= limit {
-                break;
+            let groups: Vec<usize> = chunk.iter().map(|c| c.0).collect();
+            let selection = chunk.iter().any(|c| c.1.is_some()).then(|| {
+                let selectors: Vec<RowSelector> = chunk
+                    .into_iter()
+                    .flat_map(|(g, sel)| {
+                        sel.unwrap_or_else(|| vec![RowSelector::select(self.group_rows(g))])
+                    })
+                    .collect();
+                RowSelection::from(selectors)
+            });
+            for batch in self.reader(&read, groups, selection)? {
+                let batch = batch.map_err(|e| corrupt(&self.path, e))?;
+                let n = batch.num_rows().min(limit - emitted);
+                let arrays: Vec<ArrayRef> = projection
+                    .iter()
+                    .map(|&c| batch.column(at(c)).slice(0, n))
+                    .collect();
+                let opts = RecordBatchOptions::new().with_row_count(Some(n));
+                let out = RecordBatch::try_new_with_options(schema.clone(), arrays, &opts)?;
+                emitted += n;
+                if emit(out)? == Flow::Stop {
+                    return Ok((emitted, Flow::Stop));
+                }
+                if emitted >= limit {
+                    break 'chunks;
+                }
             }
         }
         Ok((emitted, Flow::Continue))
@@ -727,31 +757,38 @@ fn write_copy(
     let mut rows = 0usize;
     let mut unmarked = false;
     let row_col = file_schema.fields().len() - 1;
-    scan_pieces(&spec, &[piece], &scan_schema, &mut |batch| {
-        let marker = batch.column(row_col + 1);
-        if marker.null_count() > 0 {
-            unmarked = true;
-            return Ok(Flow::Stop);
-        }
-        if batch.num_rows() == 0 {
-            return Ok(Flow::Continue);
-        }
-        if let Some(keys) = batch.column(row_col).as_any().downcast_ref::<BinaryArray>() {
-            // Row group g starts at row g * ROW_GROUP_ROWS (the writer cuts exactly there).
-            let mut next = rows.div_ceil(ROW_GROUP_ROWS) * ROW_GROUP_ROWS;
-            while next < rows + batch.num_rows() {
-                first_rows.push(keys.value(next - rows).to_vec());
-                next += ROW_GROUP_ROWS;
+    scan_pieces(
+        &spec,
+        &[piece],
+        &scan_schema,
+        &RuntimeFilter::default(),
+        &mut |batch| {
+            let marker = batch.column(row_col + 1);
+            if marker.null_count() > 0 {
+                unmarked = true;
+                return Ok(Flow::Stop);
             }
-        }
-        rows += batch.num_rows();
-        // The file holds everything but the marker (the scan's last column).
-        let data = RecordBatch::try_new(file_schema.clone(), batch.columns()[..=row_col].to_vec())?;
-        writer
-            .write(&data)
-            .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
-        Ok(Flow::Continue)
-    })?;
+            if batch.num_rows() == 0 {
+                return Ok(Flow::Continue);
+            }
+            if let Some(keys) = batch.column(row_col).as_any().downcast_ref::<BinaryArray>() {
+                // Row group g starts at row g * ROW_GROUP_ROWS (the writer cuts exactly there).
+                let mut next = rows.div_ceil(ROW_GROUP_ROWS) * ROW_GROUP_ROWS;
+                while next < rows + batch.num_rows() {
+                    first_rows.push(keys.value(next - rows).to_vec());
+                    next += ROW_GROUP_ROWS;
+                }
+            }
+            rows += batch.num_rows();
+            // The file holds everything but the marker (the scan's last column).
+            let data =
+                RecordBatch::try_new(file_schema.clone(), batch.columns()[..=row_col].to_vec())?;
+            writer
+                .write(&data)
+                .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+            Ok(Flow::Continue)
+        },
+    )?;
     if unmarked {
         return Ok(Some("rows without the 0:_0 marker".into()));
     }
@@ -805,12 +842,14 @@ impl std::fmt::Debug for ColumnarRead {
 
 impl ColumnarRead {
     /// Reads `range` (inside one region) from the region's current copy: `None` if it has
-    /// none (the caller scans the store), else the rows emitted and whether to go on.
+    /// none (the caller scans the store), else the rows emitted and whether to go on. Row
+    /// groups `pruner` rules out are skipped.
     pub fn read(
         &self,
         range: &ByteRange,
         limit: usize,
         schema: &SchemaRef,
+        pruner: &mut GroupPruner<'_>,
         emit: &mut dyn FnMut(RecordBatch) -> datafusion::error::Result<Flow>,
     ) -> Result<Option<(usize, Flow)>> {
         let Ok(region) = self.conn.server().locate(&self.table.name, &range.start) else {
@@ -824,7 +863,7 @@ impl ColumnarRead {
         }
         match self.copies.current(&self.table, &region) {
             Some(copy) => copy
-                .read(range, &self.projection, limit, schema, emit)
+                .read(range, &self.projection, limit, schema, pruner, emit)
                 .map(Some),
             None => {
                 self.copies.missed(&self.conn, &self.table, &region);

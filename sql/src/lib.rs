@@ -26,6 +26,7 @@ pub mod flight;
 pub mod format;
 pub mod keyrange;
 pub mod provider;
+pub mod runtime_filter;
 pub mod scan_exec;
 pub mod session;
 pub mod types;

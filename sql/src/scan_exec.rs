@@ -9,11 +9,15 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::Result as DfResult;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::filter_pushdown::{
+    ChildPushdownResult, FilterPushdownPhase, FilterPushdownPropagation, PushedDown,
+};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
@@ -27,6 +31,7 @@ use crate::columnar::ColumnarRead;
 use crate::columns::{ColumnBuilder, KeyDecoder};
 use crate::error::to_df;
 use crate::keyrange::ByteRange;
+use crate::runtime_filter::RuntimeFilter;
 
 /// Rows per Arrow batch produced by a scan partition.
 pub const BATCH_ROWS: usize = 8192;
@@ -46,6 +51,8 @@ pub struct ScanMetrics {
     pub cells: AtomicU64,
     /// Pieces (key ranges within one region) read from a columnar copy instead.
     pub columnar: AtomicU64,
+    /// Row groups of columnar copies skipped because no row could pass a runtime filter.
+    pub pruned: AtomicU64,
 }
 
 /// A plain copy of [`ScanMetrics`] (plus blocks, measured by the session).
@@ -61,6 +68,8 @@ pub struct MetricsSnapshot {
     pub cells: u64,
     /// Pieces served by columnar copies.
     pub columnar: u64,
+    /// Row groups of copies skipped by runtime filters.
+    pub pruned: u64,
     /// HFile blocks touched (read from disk or served by the block cache).
     pub blocks: u64,
 }
@@ -74,6 +83,7 @@ impl ScanMetrics {
             &self.rows,
             &self.cells,
             &self.columnar,
+            &self.pruned,
         ] {
             c.store(0, Ordering::Relaxed);
         }
@@ -87,6 +97,7 @@ impl ScanMetrics {
             rows: self.rows.load(Ordering::Relaxed),
             cells: self.cells.load(Ordering::Relaxed),
             columnar: self.columnar.load(Ordering::Relaxed),
+            pruned: self.pruned.load(Ordering::Relaxed),
             blocks: 0,
         }
     }
@@ -172,13 +183,15 @@ pub struct Piece {
 }
 
 /// The physical scan node.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct StoreScanExec {
     spec: Arc<ScanSpec>,
     partitions: Vec<Vec<Piece>>,
     schema: SchemaRef,
     explain: ScanExplain,
     props: Arc<PlanProperties>,
+    /// Filters pushed down by consumers while the query runs (a top-N's cut-off).
+    runtime: RuntimeFilter,
 }
 
 impl StoreScanExec {
@@ -202,6 +215,7 @@ impl StoreScanExec {
             schema,
             explain,
             props: Arc::new(props),
+            runtime: RuntimeFilter::default(),
         }
     }
 
@@ -226,7 +240,7 @@ impl DisplayAs for StoreScanExec {
             ranges.push_str(&format!(" ... {} more", e.ranges.len() - shown));
         }
         match t {
-            DisplayFormatType::TreeRender => write!(f, "table={}", self.spec.table_name),
+            DisplayFormatType::TreeRender => write!(f, "table={}", self.spec.table_name)?,
             _ => write!(
                 f,
                 "StoreScanExec: table={}, ranges={} {}, byte_ranges={}, buckets={}, regions={}, partitions={}, columns=[{}], store_filters=[{}], limit={}, columnar={}",
@@ -241,8 +255,13 @@ impl DisplayAs for StoreScanExec {
                 e.store_filters.join(" AND "),
                 self.spec.limit.map(|l| l.to_string()).unwrap_or_else(|| "none".into()),
                 if e.columnar { "when current" } else { "no" },
-            ),
+            )?,
         }
+        if !self.runtime.is_empty() && !matches!(t, DisplayFormatType::TreeRender) {
+            let shown: Vec<String> = self.runtime.exprs().iter().map(|e| e.to_string()).collect();
+            write!(f, ", runtime_filter=[{}]", shown.join(" AND "))?;
+        }
+        Ok(())
     }
 }
 
@@ -273,6 +292,34 @@ impl ExecutionPlan for StoreScanExec {
         Ok(self)
     }
 
+    /// Takes the dynamic filters consumers push down once the plan is built (a top-N's
+    /// cut-off, a hash join's key bounds) as a [`RuntimeFilter`]. Each is reported as not
+    /// applied, so the consumer keeps evaluating it: the scan only uses it to skip work.
+    fn handle_child_pushdown_result(
+        &self,
+        phase: FilterPushdownPhase,
+        child_pushdown_result: ChildPushdownResult,
+        _config: &ConfigOptions,
+    ) -> DfResult<FilterPushdownPropagation<Arc<dyn ExecutionPlan>>> {
+        let filters: Vec<Arc<dyn PhysicalExpr>> = child_pushdown_result
+            .parent_filters
+            .into_iter()
+            .map(|f| f.filter)
+            .collect();
+        let result = FilterPushdownPropagation::with_parent_pushdown_result(vec![
+            PushedDown::No;
+            filters.len()
+        ]);
+        if phase != FilterPushdownPhase::Post || filters.is_empty() {
+            return Ok(result);
+        }
+        let mut node = self.clone();
+        let mut exprs = self.runtime.exprs().to_vec();
+        exprs.extend(filters);
+        node.runtime = RuntimeFilter::new(exprs);
+        Ok(result.with_updated_node(Arc::new(node)))
+    }
+
     fn execute(
         &self,
         partition: usize,
@@ -281,10 +328,11 @@ impl ExecutionPlan for StoreScanExec {
         let pieces = self.partitions.get(partition).cloned().unwrap_or_default();
         let spec = self.spec.clone();
         let schema = self.schema.clone();
+        let runtime = self.runtime.clone();
         let (tx, rx) = tokio::sync::mpsc::channel::<DfResult<RecordBatch>>(2);
         let task_schema = schema.clone();
         tokio::task::spawn_blocking(move || {
-            if let Err(e) = run_partition(&spec, &pieces, &task_schema, &tx) {
+            if let Err(e) = run_partition(&spec, &pieces, &task_schema, &runtime, &tx) {
                 let _ = tx.blocking_send(Err(e));
             }
         });
@@ -310,9 +358,14 @@ fn run_partition(
     spec: &ScanSpec,
     pieces: &[Piece],
     schema: &SchemaRef,
+    runtime: &RuntimeFilter,
     tx: &tokio::sync::mpsc::Sender<DfResult<RecordBatch>>,
 ) -> DfResult<()> {
-    scan_pieces(spec, pieces, schema, &mut |batch| {
+    scan_pieces(spec, pieces, schema, runtime, &mut |batch| {
+        let batch = runtime.apply(batch)?;
+        if batch.num_rows() == 0 {
+            return Ok(Flow::Continue);
+        }
         Ok(match tx.blocking_send(Ok(batch)) {
             Ok(()) => Flow::Continue,
             Err(_) => Flow::Stop,
@@ -322,11 +375,13 @@ fn run_partition(
 
 /// Scans `pieces` into batches of `schema`, handing each to `emit`; a piece whose region has
 /// a current columnar copy (see [`crate::columnar`]) is read from the copy instead of the
-/// store. Stops when `emit` says so or the spec's limit is reached.
+/// store, skipping row groups that cannot pass `runtime`. Stops when `emit` says so or the
+/// spec's limit is reached.
 pub fn scan_pieces(
     spec: &ScanSpec,
     pieces: &[Piece],
     schema: &SchemaRef,
+    runtime: &RuntimeFilter,
     emit: &mut dyn FnMut(RecordBatch) -> DfResult<Flow>,
 ) -> DfResult<()> {
     let mut regions: Vec<usize> = pieces
@@ -375,6 +430,7 @@ pub fn scan_pieces(
             .fetch_add(std::mem::take(cells), Ordering::Relaxed);
     };
     let limit = spec.limit.unwrap_or(usize::MAX);
+    let mut pruner = runtime.pruner(schema, &spec.metrics.pruned);
     for piece in pieces {
         if total >= limit {
             break;
@@ -384,7 +440,7 @@ pub fn scan_pieces(
         }
         if let Some(columnar) = &spec.columnar {
             let read = columnar
-                .read(&piece.range, limit - total, schema, emit)
+                .read(&piece.range, limit - total, schema, &mut pruner, emit)
                 .map_err(to_df)?;
             if let Some((n, flow)) = read {
                 spec.metrics.columnar.fetch_add(1, Ordering::Relaxed);
