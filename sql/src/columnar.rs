@@ -41,7 +41,7 @@ use parquet::arrow::arrow_reader::{
     ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
 };
 use parquet::arrow::{ArrowWriter, ProjectionMask};
-use parquet::file::metadata::KeyValue;
+use parquet::file::metadata::{KeyValue, PageIndexPolicy};
 use parquet::file::properties::WriterProperties;
 use store_server::region::Region;
 use store_server::scan::Scan;
@@ -57,9 +57,18 @@ use crate::types::arrow_type;
 
 /// The row-key column every copy ends with (binary, ascending).
 pub const ROW_COLUMN: &str = "__row";
-/// Rows per Parquet row group: the unit a key-range scan of a copy reads.
+/// Rows per Parquet row group: the unit a runtime filter skips.
 pub const ROW_GROUP_ROWS: usize = 16 * 1024;
-/// Parquet metadata key holding the first row key of every row group (hex, comma-separated).
+/// Rows per entry of a copy's row-key index and per Parquet page (a divisor of
+/// [`ROW_GROUP_ROWS`]): a key range reads the row keys of at most two such windows, and
+/// the pages of the rows it selects.
+pub const INDEX_ROWS: usize = 4 * 1024;
+/// Version of the copies' file layout, part of every [`Tag`]: copies written by an older
+/// layout are stale (2: strings are Arrow string views, a row-key index entry and a page
+/// per [`INDEX_ROWS`] rows).
+const COPY_FORMAT: u32 = 2;
+/// Parquet metadata key holding the first row key of every [`INDEX_ROWS`] rows (hex,
+/// comma-separated).
 const FIRST_ROWS_KEY: &str = "basalt.first_rows";
 
 /// What a copy was built from: it is current while all three are unchanged.
@@ -69,7 +78,7 @@ pub struct Tag {
     pub region: u64,
     /// The region's last sequence id.
     pub seq: u64,
-    /// Hash of the table's SQL schema and family options.
+    /// Hash of the copy format, the table's SQL schema and family options.
     pub layout: u64,
 }
 
@@ -98,7 +107,7 @@ impl CopyTable {
             return None;
         }
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        format!("{schema:?}{:?}", desc.families).hash(&mut h);
+        format!("{COPY_FORMAT}{schema:?}{:?}", desc.families).hash(&mut h);
         Some(CopyTable {
             name: desc.name.clone(),
             schema: schema.clone(),
@@ -125,17 +134,21 @@ pub struct RegionCopy {
     tag: Tag,
     path: PathBuf,
     meta: ArrowReaderMetadata,
+    /// The key of every [`INDEX_ROWS`]-th row.
     first_rows: Vec<Vec<u8>>,
+    /// The first row of every row group, then the number of rows.
+    group_starts: Vec<usize>,
     start: Vec<u8>,
     end: Vec<u8>,
 }
 
 impl RegionCopy {
-    /// Opens the copy at `path` and checks its row-group index.
+    /// Opens the copy at `path` and checks its row-key index.
     fn open(tag: Tag, path: PathBuf, region: &Region) -> Result<RegionCopy> {
         let file = File::open(&path)?;
-        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
-            .map_err(|e| corrupt(&path, e))?;
+        // The offset index lets a row selection skip whole pages.
+        let options = ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional);
+        let meta = ArrowReaderMetadata::load(&file, options).map_err(|e| corrupt(&path, e))?;
         let md = meta.metadata();
         let first_rows = md
             .file_metadata()
@@ -145,18 +158,22 @@ impl RegionCopy {
             .map(decode_first_rows)
             .transpose()
             .map_err(|e| corrupt(&path, e))?
-            .ok_or_else(|| corrupt(&path, "no row-group index"))?;
-        if first_rows.len() != md.num_row_groups() {
-            return Err(corrupt(
-                &path,
-                "row-group index does not match the row groups",
-            ));
+            .ok_or_else(|| corrupt(&path, "no row-key index"))?;
+        let mut group_starts = vec![0usize];
+        for g in md.row_groups() {
+            let n = usize::try_from(g.num_rows()).map_err(|e| corrupt(&path, e))?;
+            group_starts.push(group_starts[group_starts.len() - 1] + n);
+        }
+        let rows = group_starts[group_starts.len() - 1];
+        if first_rows.len() != rows.div_ceil(INDEX_ROWS) {
+            return Err(corrupt(&path, "row-key index does not match the rows"));
         }
         Ok(RegionCopy {
             tag,
             path,
             meta,
             first_rows,
+            group_starts,
             start: region.info().start_key.clone(),
             end: region.info().end_key.clone(),
         })
@@ -164,7 +181,11 @@ impl RegionCopy {
 
     /// Rows in the copy.
     pub fn rows(&self) -> u64 {
-        u64::try_from(self.meta.metadata().file_metadata().num_rows()).unwrap_or(0)
+        u64::try_from(self.row_count()).unwrap_or(u64::MAX)
+    }
+
+    fn row_count(&self) -> usize {
+        self.group_starts[self.group_starts.len() - 1]
     }
 
     /// The file.
@@ -178,25 +199,100 @@ impl RegionCopy {
             && (range.stop.is_empty() || (!self.end.is_empty() && range.stop >= self.end))
     }
 
-    /// Row groups holding rows of `range` (group `g` holds rows from `first_rows[g]` up to,
-    /// not including, `first_rows[g + 1]`).
-    fn groups(&self, range: &ByteRange) -> Vec<usize> {
-        let n = self.first_rows.len();
-        (0..n)
-            .filter(|&g| {
-                let after_start = g + 1 == n || self.first_rows[g + 1] > range.start;
-                let before_stop = range.stop.is_empty() || self.first_rows[g] < range.stop;
-                after_start && before_stop
-            })
-            .collect()
+    /// Rows `lo..hi` as the row groups holding them, each with the rows of it to read
+    /// (`None`: all of them).
+    fn select_rows(&self, lo: usize, hi: usize) -> Vec<(usize, Option<Vec<RowSelector>>)> {
+        let mut out = Vec::new();
+        for (g, w) in self.group_starts.windows(2).enumerate() {
+            let (first, end) = (w[0], w[1]);
+            if end <= lo || first >= hi || first == end {
+                continue;
+            }
+            if lo <= first && end <= hi {
+                out.push((g, None));
+                continue;
+            }
+            let (a, b) = (lo.max(first) - first, hi.min(end) - first);
+            let selectors = [
+                RowSelector::skip(a),
+                RowSelector::select(b - a),
+                RowSelector::skip(end - first - b),
+            ]
+            .into_iter()
+            .filter(|s| s.row_count > 0)
+            .collect();
+            out.push((g, Some(selectors)));
+        }
+        out
     }
 
-    /// Whether every row of row group `g` lies inside `range`.
-    fn group_inside(&self, g: usize, range: &ByteRange) -> bool {
-        let end = self.first_rows.get(g + 1).unwrap_or(&self.end);
-        let ends_before_stop =
-            range.stop.is_empty() || (!end.is_empty() && end.as_slice() <= range.stop.as_slice());
-        self.first_rows[g] >= range.start && ends_before_stop
+    /// The number of rows whose key is below `key`: the index narrows it to one window of
+    /// [`INDEX_ROWS`] rows, whose keys are read and searched.
+    fn rows_below(&self, key: &[u8]) -> Result<usize> {
+        let window = self.first_rows.partition_point(|f| f.as_slice() < key);
+        if window == 0 {
+            return Ok(0);
+        }
+        let lo = (window - 1) * INDEX_ROWS;
+        let hi = (lo + INDEX_ROWS).min(self.row_count());
+        let row_col = self.meta.schema().fields().len() - 1;
+        let mut keys: Vec<ArrayRef> = Vec::new();
+        for (groups, selection) in self.chunks(self.select_rows(lo, hi), false) {
+            for batch in self.reader(&[row_col], groups, selection)? {
+                keys.push(batch.map_err(|e| corrupt(&self.path, e))?.column(0).clone());
+            }
+        }
+        let refs: Vec<&dyn Array> = keys.iter().map(|a| a.as_ref()).collect();
+        let all = datafusion::arrow::compute::concat(&refs)?;
+        let rows = all
+            .as_any()
+            .downcast_ref::<BinaryArray>()
+            .ok_or_else(|| corrupt(&self.path, "row-key column is not binary"))?;
+        Ok(lo + partition(rows, |r| r < key))
+    }
+
+    /// The row groups holding rows of `range`, each with the rows of it to read.
+    fn plan(&self, range: &ByteRange) -> Result<Vec<(usize, Option<Vec<RowSelector>>)>> {
+        if self.covers(range) {
+            return Ok(self.select_rows(0, self.row_count()));
+        }
+        let lo = self.rows_below(&range.start)?;
+        let hi = if range.stop.is_empty() {
+            self.row_count()
+        } else {
+            self.rows_below(&range.stop)?
+        };
+        Ok(self.select_rows(lo, hi.max(lo)))
+    }
+
+    /// The reads of a plan: one for the whole plan, or one per row group (`per_group`),
+    /// each as (row groups, selection).
+    fn chunks(
+        &self,
+        plan: Vec<(usize, Option<Vec<RowSelector>>)>,
+        per_group: bool,
+    ) -> Vec<(Vec<usize>, Option<RowSelection>)> {
+        let read = |part: Vec<(usize, Option<Vec<RowSelector>>)>| {
+            let groups: Vec<usize> = part.iter().map(|p| p.0).collect();
+            let selection = part.iter().any(|p| p.1.is_some()).then(|| {
+                let selectors: Vec<RowSelector> = part
+                    .into_iter()
+                    .flat_map(|(g, sel)| {
+                        sel.unwrap_or_else(|| {
+                            let rows = self.group_starts[g + 1] - self.group_starts[g];
+                            vec![RowSelector::select(rows)]
+                        })
+                    })
+                    .collect();
+                RowSelection::from(selectors)
+            });
+            (groups, selection)
+        };
+        if per_group {
+            plan.into_iter().map(|p| read(vec![p])).collect()
+        } else {
+            vec![read(plan)]
+        }
     }
 
     /// Opens a reader of columns `columns` (file indices) of row groups `groups`.
@@ -220,56 +316,6 @@ impl RegionCopy {
         b.build().map_err(|e| corrupt(&self.path, e))
     }
 
-    /// Rows in row group `g`.
-    fn group_rows(&self, g: usize) -> usize {
-        usize::try_from(self.meta.metadata().row_group(g).num_rows()).unwrap_or(0)
-    }
-
-    /// The row groups holding rows of `range`, each with the rows of it to read (`None`:
-    /// all). A row group inside the range is read whole; only a group the range starts or
-    /// stops in has its row keys read.
-    fn plan(&self, range: &ByteRange) -> Result<Vec<(usize, Option<Vec<RowSelector>>)>> {
-        if self.covers(range) {
-            return Ok((0..self.first_rows.len()).map(|g| (g, None)).collect());
-        }
-        let row_col = self.meta.schema().fields().len() - 1;
-        let mut plan = Vec::new();
-        for g in self.groups(range) {
-            if self.group_inside(g, range) {
-                plan.push((g, None));
-                continue;
-            }
-            let n = self.group_rows(g);
-            let mut keys: Vec<ArrayRef> = Vec::new();
-            for batch in self.reader(&[row_col], vec![g], None)? {
-                keys.push(batch.map_err(|e| corrupt(&self.path, e))?.column(0).clone());
-            }
-            let refs: Vec<&dyn Array> = keys.iter().map(|a| a.as_ref()).collect();
-            let all = datafusion::arrow::compute::concat(&refs)?;
-            let rows = all
-                .as_any()
-                .downcast_ref::<BinaryArray>()
-                .ok_or_else(|| corrupt(&self.path, "row-key column is not binary"))?;
-            let lo = partition(rows, |r| r < range.start.as_slice()).min(n);
-            let hi = if range.stop.is_empty() {
-                rows.len()
-            } else {
-                partition(rows, |r| r < range.stop.as_slice())
-            }
-            .clamp(lo, n);
-            let selectors = [
-                RowSelector::skip(lo),
-                RowSelector::select(hi - lo),
-                RowSelector::skip(n - hi),
-            ]
-            .into_iter()
-            .filter(|s| s.row_count > 0)
-            .collect();
-            plan.push((g, Some(selectors)));
-        }
-        Ok(plan)
-    }
-
     /// Reads the rows of `range`, columns `projection` (file column indices) as batches of
     /// `schema`, at most `limit` rows, skipping row groups `pruner` rules out. Returns the
     /// rows emitted and whether to go on.
@@ -285,11 +331,7 @@ impl RegionCopy {
         let plan = self.plan(range)?;
         // One reader for the whole plan, or one per row group when a runtime filter may
         // skip groups as it tightens.
-        let chunks: Vec<Vec<(usize, Option<Vec<RowSelector>>)>> = if pruner.is_active() {
-            plan.into_iter().map(|p| vec![p]).collect()
-        } else {
-            vec![plan]
-        };
+        let chunks = self.chunks(plan, pruner.is_active());
         // File columns to read, in file order (the reader returns them so); a query that
         // needs no column (count(*)) reads the row keys for their number.
         let mut read: Vec<usize> = projection.to_vec();
@@ -300,22 +342,12 @@ impl RegionCopy {
         read.dedup();
         let at = |c: usize| read.binary_search(&c).unwrap_or(0);
         let mut emitted = 0usize;
-        'chunks: for chunk in chunks {
-            if let [(g, _)] = chunk.as_slice() {
+        'chunks: for (groups, selection) in chunks {
+            if let [g] = groups.as_slice() {
                 if pruner.skips(&self.meta, projection, *g) {
                     continue;
                 }
             }
-            let groups: Vec<usize> = chunk.iter().map(|c| c.0).collect();
-            let selection = chunk.iter().any(|c| c.1.is_some()).then(|| {
-                let selectors: Vec<RowSelector> = chunk
-                    .into_iter()
-                    .flat_map(|(g, sel)| {
-                        sel.unwrap_or_else(|| vec![RowSelector::select(self.group_rows(g))])
-                    })
-                    .collect();
-                RowSelection::from(selectors)
-            });
             for batch in self.reader(&read, groups, selection)? {
                 let batch = batch.map_err(|e| corrupt(&self.path, e))?;
                 let n = batch.num_rows().min(limit - emitted);
@@ -744,6 +776,7 @@ fn write_copy(
         .any(|f| f.compression != store_server::schema::Compression::None);
     let props = WriterProperties::builder()
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_data_page_row_count_limit(INDEX_ROWS)
         .set_compression(if compressed {
             parquet::basic::Compression::LZ4_RAW
         } else {
@@ -772,11 +805,10 @@ fn write_copy(
                 return Ok(Flow::Continue);
             }
             if let Some(keys) = batch.column(row_col).as_any().downcast_ref::<BinaryArray>() {
-                // Row group g starts at row g * ROW_GROUP_ROWS (the writer cuts exactly there).
-                let mut next = rows.div_ceil(ROW_GROUP_ROWS) * ROW_GROUP_ROWS;
+                let mut next = rows.div_ceil(INDEX_ROWS) * INDEX_ROWS;
                 while next < rows + batch.num_rows() {
                     first_rows.push(keys.value(next - rows).to_vec());
-                    next += ROW_GROUP_ROWS;
+                    next += INDEX_ROWS;
                 }
             }
             rows += batch.num_rows();
@@ -796,16 +828,12 @@ fn write_copy(
         FIRST_ROWS_KEY.to_string(),
         encode_first_rows(&first_rows),
     ));
-    let meta = writer.close().map_err(|e| corrupt(tmp, e))?;
-    let groups: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
-    let cut_as_indexed = groups.len() == first_rows.len()
-        && groups
-            .iter()
-            .rev()
-            .skip(1)
-            .all(|&n| n == ROW_GROUP_ROWS as i64);
-    if !cut_as_indexed {
-        return Err(corrupt(tmp, "row groups not cut where the index says"));
+    writer.close().map_err(|e| corrupt(tmp, e))?;
+    if first_rows.len() != rows.div_ceil(INDEX_ROWS) {
+        return Err(corrupt(
+            tmp,
+            "row-key index does not match the rows written",
+        ));
     }
     Ok(None)
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{
     ArrayBuilder, ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder,
     Float32Builder, Float64Builder, Int16Builder, Int32Builder, Int64Builder, Int8Builder,
-    StringBuilder, Time32MillisecondBuilder, TimestampNanosecondBuilder,
+    StringViewBuilder, Time32MillisecondBuilder, TimestampNanosecondBuilder,
 };
 use store_server::rowkey::{decode_key_column, decode_value, SortOrder, SqlType, Value, SEPARATOR};
 use store_server::typed::TypedSchema;
@@ -25,8 +25,8 @@ use crate::types::{MS_PER_DAY, NS_PER_MS};
 /// An Arrow builder for one SQL type.
 #[derive(Debug)]
 pub enum ColumnBuilder {
-    /// VARCHAR, CHAR.
-    Utf8(StringBuilder),
+    /// VARCHAR, CHAR (as string views: short values inline, no offsets to rebuild).
+    Utf8(StringViewBuilder),
     /// VARBINARY.
     Binary(BinaryBuilder),
     /// TINYINT.
@@ -57,7 +57,7 @@ impl ColumnBuilder {
     /// An empty builder for SQL type `ty` (the Arrow type of [`crate::types::arrow_type`]).
     pub fn new(ty: SqlType) -> ColumnBuilder {
         match ty {
-            SqlType::Varchar | SqlType::Char(_) => ColumnBuilder::Utf8(StringBuilder::new()),
+            SqlType::Varchar | SqlType::Char(_) => ColumnBuilder::Utf8(StringViewBuilder::new()),
             SqlType::Varbinary => ColumnBuilder::Binary(BinaryBuilder::new()),
             SqlType::TinyInt => ColumnBuilder::Int8(Int8Builder::new()),
             SqlType::SmallInt => ColumnBuilder::Int16(Int16Builder::new()),
@@ -354,11 +354,11 @@ mod tests {
                 let name = builders[2].finish().unwrap();
                 let ts = ts.as_primitive::<Int64Type>();
                 assert_eq!(ts.values().to_vec(), vec![-5, i64::MAX, 0]);
-                let host = host.as_string::<i32>();
+                let host = host.as_string_view();
                 assert_eq!(host.value(0), "web1");
                 assert_eq!(host.value(1), "b");
                 assert!(host.is_null(2));
-                let name = name.as_string::<i32>();
+                let name = name.as_string_view();
                 assert_eq!(name.value(0), "x");
                 assert!(name.is_null(1), "{order:?} {salt:?}");
                 assert_eq!(name.value(2), "zz");
@@ -384,7 +384,7 @@ mod tests {
         s.append_cell(SqlType::Varchar, b"").unwrap();
         assert!(s.append_cell(SqlType::Varchar, &[0xff, 0xfe]).is_err());
         let a = s.finish().unwrap();
-        assert_eq!(a.as_string::<i32>().value(0), "abc");
+        assert_eq!(a.as_string_view().value(0), "abc");
         assert!(a.is_null(1));
         assert!(s.is_empty());
     }

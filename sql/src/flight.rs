@@ -20,8 +20,10 @@ use arrow_flight::sql::{
     CommandStatementQuery, CommandStatementUpdate, ProstMessageExt, SqlInfo, TicketStatementQuery,
 };
 use arrow_flight::{FlightDescriptor, FlightEndpoint, FlightInfo, Ticket};
-use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::error::ArrowError;
+use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use futures::{Stream, StreamExt, TryStreamExt};
 use parking_lot::Mutex;
 use prost::Message;
@@ -78,17 +80,17 @@ impl FlightSqlService for FlightSqlEndpoint {
     ) -> std::result::Result<Response<FlightInfo>, Status> {
         let out = self.session.run(&query.query).await.map_err(status)?;
         let (schema, batches) = match out {
-            Output::Rows { schema, batches } => (schema, batches),
+            Output::Rows { schema, batches } => {
+                without_views(&schema, &batches).map_err(|e| Status::internal(e.to_string()))?
+            }
             other => {
                 let text =
                     crate::format::render(&other, crate::format::Format::Table).map_err(status)?;
-                let schema = Arc::new(datafusion::arrow::datatypes::Schema::new(vec![
-                    datafusion::arrow::datatypes::Field::new(
-                        "result",
-                        datafusion::arrow::datatypes::DataType::Utf8,
-                        false,
-                    ),
-                ]));
+                let schema = Arc::new(Schema::new(vec![Field::new(
+                    "result",
+                    DataType::Utf8,
+                    false,
+                )]));
                 let arr = Arc::new(datafusion::arrow::array::StringArray::from(vec![text]));
                 let b = RecordBatch::try_new(schema.clone(), vec![arr])
                     .map_err(|e| Status::internal(e.to_string()))?;
@@ -188,4 +190,36 @@ pub fn run_server(root: Option<PathBuf>, args: SqlServerArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The results with string and binary views as plain `Utf8`/`Binary` columns, which every
+/// Flight SQL client reads (view types are recent in Arrow's IPC format).
+fn without_views(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> std::result::Result<(SchemaRef, Vec<RecordBatch>), ArrowError> {
+    let plain = |t: &DataType| match t {
+        DataType::Utf8View => DataType::Utf8,
+        DataType::BinaryView => DataType::Binary,
+        other => other.clone(),
+    };
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone().with_data_type(plain(f.data_type())))
+        .collect();
+    let out = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    let batches = batches
+        .iter()
+        .map(|b| {
+            let columns = b
+                .columns()
+                .iter()
+                .map(|c| cast(c, &plain(c.data_type())))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let rows = RecordBatchOptions::new().with_row_count(Some(b.num_rows()));
+            RecordBatch::try_new_with_options(out.clone(), columns, &rows)
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok((out, batches))
 }

@@ -508,9 +508,12 @@ fn strings_to_binary(e: &Expr) -> Expr {
     e.clone()
         .transform(|e| {
             Ok(match e {
-                Expr::Literal(ScalarValue::Utf8(Some(s)), m) => {
-                    Transformed::yes(Expr::Literal(ScalarValue::Binary(Some(s.into_bytes())), m))
-                }
+                Expr::Literal(
+                    ScalarValue::Utf8(Some(s))
+                    | ScalarValue::Utf8View(Some(s))
+                    | ScalarValue::LargeUtf8(Some(s)),
+                    m,
+                ) => Transformed::yes(Expr::Literal(ScalarValue::Binary(Some(s.into_bytes())), m)),
                 other => Transformed::no(other),
             })
         })

@@ -4,7 +4,7 @@
 
 use datafusion::arrow::array::{
     Array, ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, Float32Array,
-    Float64Array, Int16Array, Int32Array, Int64Array, Int8Array, StringArray,
+    Float64Array, Int16Array, Int32Array, Int64Array, Int8Array, StringViewArray,
     Time32MillisecondArray, TimestampNanosecondArray,
 };
 use datafusion::arrow::compute::{cast_with_options, CastOptions};
@@ -19,10 +19,11 @@ pub(crate) const NS_PER_MS: i64 = 1_000_000;
 /// Milliseconds per day (TIME values are a time of day).
 pub(crate) const MS_PER_DAY: i64 = 86_400_000;
 
-/// The Arrow type a SQL column is exposed as.
+/// The Arrow type a SQL column is exposed as. Strings are string views, as DataFusion reads
+/// Parquet strings: grouping and comparing short values works on the inline bytes.
 pub fn arrow_type(t: SqlType) -> DataType {
     match t {
-        SqlType::Varchar | SqlType::Char(_) => DataType::Utf8,
+        SqlType::Varchar | SqlType::Char(_) => DataType::Utf8View,
         SqlType::TinyInt => DataType::Int8,
         SqlType::SmallInt => DataType::Int16,
         SqlType::Integer => DataType::Int32,
@@ -70,9 +71,9 @@ pub fn array_values(array: &ArrayRef, t: SqlType) -> Result<Vec<Value>> {
         }};
     }
     match t {
-        SqlType::Varchar => read!(StringArray, x => Value::Str(x.to_string())),
+        SqlType::Varchar => read!(StringViewArray, x => Value::Str(x.to_string())),
         SqlType::Char(_) => {
-            read!(StringArray, x => Value::Str(x.trim_end_matches(' ').to_string()))
+            read!(StringViewArray, x => Value::Str(x.trim_end_matches(' ').to_string()))
         }
         SqlType::TinyInt => read!(Int8Array, x => Value::I8(x)),
         SqlType::SmallInt => read!(Int16Array, x => Value::I16(x)),
