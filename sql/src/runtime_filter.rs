@@ -71,20 +71,26 @@ impl RuntimeFilter {
         Ok((!parts.is_empty()).then(|| conjunction(parts)))
     }
 
-    /// The rows of `batch` that may pass the filter (all of them while it is trivially true).
-    pub fn apply(&self, batch: RecordBatch) -> DfResult<RecordBatch> {
+    /// The rows of `batch` that may pass the filter (all of them while it is trivially true,
+    /// or if it cannot be evaluated: it only ever saves work, the consumer applies it too).
+    pub fn apply(&self, batch: RecordBatch) -> RecordBatch {
         if self.is_empty() || batch.num_rows() == 0 {
-            return Ok(batch);
+            return batch;
         }
-        let Some(pred) = self.current()? else {
-            return Ok(batch);
+        let keep = self.current().and_then(|pred| match pred {
+            Some(p) => p.evaluate(&batch)?.into_array(batch.num_rows()).map(Some),
+            None => Ok(None),
+        });
+        let Ok(Some(keep)) = keep else {
+            return batch;
         };
-        let keep = pred.evaluate(&batch)?.into_array(batch.num_rows())?;
-        let keep: &BooleanArray = keep.as_boolean();
+        let Some(keep) = keep.as_boolean_opt() else {
+            return batch;
+        };
         if keep.true_count() == batch.num_rows() {
-            return Ok(batch);
+            return batch;
         }
-        Ok(filter_record_batch(&batch, keep)?)
+        filter_record_batch(&batch, keep).unwrap_or(batch)
     }
 
     /// A pruner for row groups of files whose columns feed the scan's output `schema`,

@@ -362,7 +362,7 @@ fn run_partition(
     tx: &tokio::sync::mpsc::Sender<DfResult<RecordBatch>>,
 ) -> DfResult<()> {
     scan_pieces(spec, pieces, schema, runtime, &mut |batch| {
-        let batch = runtime.apply(batch)?;
+        let batch = runtime.apply(batch);
         if batch.num_rows() == 0 {
             return Ok(Flow::Continue);
         }

@@ -229,6 +229,14 @@ async fn a_top_n_skips_row_groups_of_copies_it_cannot_use() {
     assert!(m.rows < 200_000, "{m:?}");
     let plan = csv(&s, &format!("EXPLAIN {query}")).await;
     assert!(plan.contains("runtime_filter=[DynamicFilter"), "{plan}");
+    // A hash join pushes its build side's keys into the scan the same way.
+    let joined = csv(
+        &s,
+        "SELECT r.k, r.w FROM r JOIN (VALUES (5), (70000), (319998)) AS x(k) ON r.k = x.k \
+         ORDER BY r.k",
+    )
+    .await;
+    assert_eq!(joined, "k,w\n5,w5\n70000,w0\n319998,w0");
     // Descending: the last groups hold the answer; the same rows as the store gives.
     let desc = "SELECT k, v FROM r ORDER BY v DESC, k LIMIT 3";
     assert_eq!(
