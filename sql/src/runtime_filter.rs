@@ -3,17 +3,16 @@
 //! hash join's build-side key bounds). They start out as `true` and tighten as the consumer
 //! sees rows.
 //!
-//! The scan applies them to every batch before handing it over, and skips a columnar copy's
-//! row group whose statistics show that no row of it can pass ([`GroupPruner`]). The
-//! consumer still applies its own predicate, so a runtime filter only ever saves work.
+//! The scan skips a columnar copy's row group whose statistics show that no row of it can
+//! pass ([`GroupPruner`]). It does not filter rows itself: the consumer evaluates its
+//! predicate on every batch anyway (a top-N before it converts the sort keys, a join as
+//! it probes), so doing it here too would be the same work twice.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, AsArray, BooleanArray, UInt64Array};
-use datafusion::arrow::compute::filter_record_batch;
+use datafusion::arrow::array::{ArrayRef, BooleanArray, UInt64Array};
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::pruning::PruningStatistics;
 use datafusion::common::{Column, ScalarValue};
 use datafusion::error::Result as DfResult;
@@ -69,28 +68,6 @@ impl RuntimeFilter {
             }
         }
         Ok((!parts.is_empty()).then(|| conjunction(parts)))
-    }
-
-    /// The rows of `batch` that may pass the filter (all of them while it is trivially true,
-    /// or if it cannot be evaluated: it only ever saves work, the consumer applies it too).
-    pub fn apply(&self, batch: RecordBatch) -> RecordBatch {
-        if self.is_empty() || batch.num_rows() == 0 {
-            return batch;
-        }
-        let keep = self.current().and_then(|pred| match pred {
-            Some(p) => p.evaluate(&batch)?.into_array(batch.num_rows()).map(Some),
-            None => Ok(None),
-        });
-        let Ok(Some(keep)) = keep else {
-            return batch;
-        };
-        let Some(keep) = keep.as_boolean_opt() else {
-            return batch;
-        };
-        if keep.true_count() == batch.num_rows() {
-            return batch;
-        }
-        filter_record_batch(&batch, keep).unwrap_or(batch)
     }
 
     /// A pruner for row groups of files whose columns feed the scan's output `schema`,

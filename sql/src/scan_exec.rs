@@ -239,25 +239,25 @@ impl DisplayAs for StoreScanExec {
         if e.ranges.len() > shown {
             ranges.push_str(&format!(" ... {} more", e.ranges.len() - shown));
         }
-        match t {
-            DisplayFormatType::TreeRender => write!(f, "table={}", self.spec.table_name)?,
-            _ => write!(
-                f,
-                "StoreScanExec: table={}, ranges={} {}, byte_ranges={}, buckets={}, regions={}, partitions={}, columns=[{}], store_filters=[{}], limit={}, columnar={}",
-                self.spec.table_name,
-                e.ranges.len(),
-                ranges,
-                e.byte_ranges,
-                e.buckets.map(|b| b.to_string()).unwrap_or_else(|| "none".into()),
-                e.regions,
-                self.partitions.len(),
-                e.columns.join(", "),
-                e.store_filters.join(" AND "),
-                self.spec.limit.map(|l| l.to_string()).unwrap_or_else(|| "none".into()),
-                if e.columnar { "when current" } else { "no" },
-            )?,
+        if matches!(t, DisplayFormatType::TreeRender) {
+            return write!(f, "table={}", self.spec.table_name);
         }
-        if !self.runtime.is_empty() && !matches!(t, DisplayFormatType::TreeRender) {
+        write!(
+            f,
+            "StoreScanExec: table={}, ranges={} {}, byte_ranges={}, buckets={}, regions={}, partitions={}, columns=[{}], store_filters=[{}], limit={}, columnar={}",
+            self.spec.table_name,
+            e.ranges.len(),
+            ranges,
+            e.byte_ranges,
+            e.buckets.map(|b| b.to_string()).unwrap_or_else(|| "none".into()),
+            e.regions,
+            self.partitions.len(),
+            e.columns.join(", "),
+            e.store_filters.join(" AND "),
+            self.spec.limit.map(|l| l.to_string()).unwrap_or_else(|| "none".into()),
+            if e.columnar { "when current" } else { "no" },
+        )?;
+        if !self.runtime.is_empty() {
             let shown: Vec<String> = self.runtime.exprs().iter().map(|e| e.to_string()).collect();
             write!(f, ", runtime_filter=[{}]", shown.join(" AND "))?;
         }
@@ -362,10 +362,6 @@ fn run_partition(
     tx: &tokio::sync::mpsc::Sender<DfResult<RecordBatch>>,
 ) -> DfResult<()> {
     scan_pieces(spec, pieces, schema, runtime, &mut |batch| {
-        let batch = runtime.apply(batch);
-        if batch.num_rows() == 0 {
-            return Ok(Flow::Continue);
-        }
         Ok(match tx.blocking_send(Ok(batch)) {
             Ok(()) => Flow::Continue,
             Err(_) => Flow::Stop,
