@@ -3,8 +3,10 @@
 //! Several equality values (IN lists) multiply into many ranges: a skip scan. Salted tables
 //! repeat every non-point range once per salt bucket; full keys go straight to their bucket.
 //!
-//! The ranges are a superset of the matching rows (the predicates are still evaluated after
-//! the scan), so a predicate that cannot be used is simply ignored.
+//! The ranges are a superset of the matching rows, so a predicate that cannot be used is
+//! simply ignored. [`KeyPlan::exact`] lists the conjuncts the ranges enforce exactly (an
+//! equality prefix column, a bound on it or on the range column after it), which need no
+//! evaluation after the scan.
 
 use std::cmp::Ordering;
 
@@ -54,6 +56,18 @@ pub struct KeyPlan {
     pub buckets: Option<usize>,
     /// True if every range is a single full key (point lookups).
     pub points: bool,
+    /// The conjuncts of the filters that the ranges enforce exactly: every row in the
+    /// ranges satisfies them (typed tables only; empty for views and raw tables, whose
+    /// row keys were written by others).
+    pub exact: Vec<Expr>,
+}
+
+/// What a conjunct constrained: the key position, and whether as values (`=`, IN) or as a
+/// bound (`<`, `>=`, BETWEEN, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Use {
+    Points(usize),
+    Bound(usize),
 }
 
 /// A constraint on one key column gathered from the predicates.
@@ -147,8 +161,8 @@ fn literal(e: &Expr) -> Option<&datafusion::common::ScalarValue> {
     }
 }
 
-/// Applies one conjunct to the per-key-column constraints; returns true if it was used.
-fn apply(schema: &TypedSchema, cons: &mut [ColumnConstraint], e: &Expr) -> bool {
+/// Applies one conjunct to the per-key-column constraints; returns how, if it was used.
+fn apply(schema: &TypedSchema, cons: &mut [ColumnConstraint], e: &Expr) -> Option<Use> {
     let key_col = |name: &str| -> Option<(usize, SqlType)> {
         let ci = schema.column_index(name)?;
         let pos = schema.key_position(ci)?;
@@ -161,27 +175,26 @@ fn apply(schema: &TypedSchema, cons: &mut [ColumnConstraint], e: &Expr) -> bool 
                 _ => match (literal(left), column_name(right)) {
                     (Some(l), Some(n)) => match op.swap() {
                         Some(o) => (n, l, o),
-                        None => return false,
+                        None => return None,
                     },
-                    _ => return false,
+                    _ => return None,
                 },
             };
-            let Some((pos, ty)) = key_col(name) else {
-                return false;
-            };
-            let Some(v) = scalar_to_value(lit, ty) else {
-                return false;
-            };
+            let (pos, ty) = key_col(name)?;
+            let v = scalar_to_value(lit, ty)?;
             let c = &mut cons[pos];
             match op {
-                Operator::Eq => c.add_points(vec![v]),
+                Operator::Eq => {
+                    c.add_points(vec![v]);
+                    return Some(Use::Points(pos));
+                }
                 Operator::Gt => c.add_lo(v, false),
                 Operator::GtEq => c.add_lo(v, true),
                 Operator::Lt => c.add_hi(v, false),
                 Operator::LtEq => c.add_hi(v, true),
-                _ => return false,
+                _ => return None,
             }
-            true
+            Some(Use::Bound(pos))
         }
         // `a = 1 OR a = 2` (DataFusion rewrites short IN lists this way) is an IN list.
         Expr::BinaryExpr(BinaryExpr {
@@ -198,51 +211,47 @@ fn apply(schema: &TypedSchema, cons: &mut [ColumnConstraint], e: &Expr) -> bool 
                     right,
                 }) = d
                 else {
-                    return false;
+                    return None;
                 };
                 let (name, lit) = match (column_name(left), literal(right)) {
                     (Some(n), Some(l)) => (n, l),
                     _ => match (literal(left), column_name(right)) {
                         (Some(l), Some(n)) => (n, l),
-                        _ => return false,
+                        _ => return None,
                     },
                 };
-                let Some((pos, ty)) = key_col(name) else {
-                    return false;
-                };
+                let (pos, ty) = key_col(name)?;
                 if target.is_some_and(|(p, _)| p != pos) {
-                    return false;
+                    return None;
                 }
                 target = Some((pos, ty));
                 match scalar_to_value(lit, ty) {
                     Some(v) => vals.push(v),
                     None if lit.is_null() => {}
-                    None => return false,
+                    None => return None,
                 }
             }
             match target {
                 Some((pos, _)) => {
                     cons[pos].add_points(vals);
-                    true
+                    Some(Use::Points(pos))
                 }
-                None => false,
+                None => None,
             }
         }
         Expr::InList(il) if !il.negated => {
-            let Some((pos, ty)) = column_name(&il.expr).and_then(key_col) else {
-                return false;
-            };
+            let (pos, ty) = column_name(&il.expr).and_then(key_col)?;
             let mut vals = Vec::new();
             for item in &il.list {
                 match literal(item).and_then(|l| scalar_to_value(l, ty)) {
                     Some(v) => vals.push(v),
                     // A NULL in an IN list matches nothing; anything else unknown: give up.
                     None if literal(item).is_some_and(|l| l.is_null()) => {}
-                    None => return false,
+                    None => return None,
                 }
             }
             cons[pos].add_points(vals);
-            true
+            Some(Use::Points(pos))
         }
         Expr::Between(Between {
             expr,
@@ -250,20 +259,18 @@ fn apply(schema: &TypedSchema, cons: &mut [ColumnConstraint], e: &Expr) -> bool 
             low,
             high,
         }) => {
-            let Some((pos, ty)) = column_name(expr).and_then(key_col) else {
-                return false;
-            };
+            let (pos, ty) = column_name(expr).and_then(key_col)?;
             let (Some(lo), Some(hi)) = (
                 literal(low).and_then(|l| scalar_to_value(l, ty)),
                 literal(high).and_then(|l| scalar_to_value(l, ty)),
             ) else {
-                return false;
+                return None;
             };
             cons[pos].add_lo(lo, true);
             cons[pos].add_hi(hi, true);
-            true
+            Some(Use::Bound(pos))
         }
-        _ => false,
+        _ => None,
     }
 }
 
@@ -309,9 +316,12 @@ fn eq_range(
 pub fn plan(schema: &TypedSchema, filters: &[Expr]) -> KeyPlan {
     let n = schema.primary_key.len();
     let mut cons = vec![ColumnConstraint::default(); n];
+    let mut used: Vec<(&Expr, Use)> = Vec::new();
     for f in filters {
         for e in split_conjunction(f) {
-            apply(schema, &mut cons, e);
+            if let Some(u) = apply(schema, &mut cons, e) {
+                used.push((e, u));
+            }
         }
     }
     // Equality prefix (cartesian product of point sets).
@@ -350,6 +360,8 @@ pub fn plan(schema: &TypedSchema, filters: &[Expr]) -> KeyPlan {
     let mut logical: Vec<ByteRange> = Vec::new();
     let mut described = Vec::new();
     let points = covered == n;
+    // The bounds on the range column are exact unless one could not be encoded.
+    let mut bounds_exact = true;
     if points {
         for (k, d) in prefixes {
             let mut stop = k.clone();
@@ -381,6 +393,7 @@ pub fn plan(schema: &TypedSchema, filters: &[Expr]) -> KeyPlan {
             };
             let (Some(start), Some(stop)) = (start, stop) else {
                 // A bound that cannot be encoded: scan the whole prefix.
+                bounds_exact = false;
                 logical.push(ByteRange {
                     start: p.clone(),
                     stop: prefix_stop_row(&p),
@@ -453,11 +466,49 @@ pub fn plan(schema: &TypedSchema, filters: &[Expr]) -> KeyPlan {
             }
         }
     };
+    let exact = if schema.marker {
+        used.into_iter()
+            .filter(|&(_, u)| enforced(schema, u, covered, bounds_exact))
+            .map(|(e, _)| e.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
     KeyPlan {
         ranges: merge(ranges),
         described,
         buckets,
         points,
+        exact,
+    }
+}
+
+/// Whether a conjunct used as `u` is enforced exactly by ranges with an equality prefix of
+/// `covered` columns. Values on a prefix column are encoded into the ranges, and bounds on
+/// it filter those values; a bound on the range column is exact if every bound could be
+/// encoded and the column holds no NULL (NULL, the empty value, sorts below every value, so
+/// a range without a lower bound would include it). Constraints on later columns are not
+/// used. FLOAT/DOUBLE (signed zeros, NaN) and CHAR (values read back without their padding)
+/// are never called exact: their key order and SQL comparison may disagree at the edges.
+fn enforced(schema: &TypedSchema, u: Use, covered: usize, bounds_exact: bool) -> bool {
+    let (Use::Points(pos) | Use::Bound(pos)) = u;
+    let Some(col) = schema
+        .primary_key
+        .get(pos)
+        .and_then(|k| schema.columns.get(k.column))
+    else {
+        return false;
+    };
+    if matches!(
+        col.sql_type,
+        SqlType::Float | SqlType::Double | SqlType::Char(_)
+    ) {
+        return false;
+    }
+    match u {
+        _ if pos < covered => true,
+        Use::Bound(_) => pos == covered && bounds_exact && !col.nullable,
+        Use::Points(_) => false,
     }
 }
 

@@ -6,10 +6,12 @@
 //! - [`session`] runs those statements against the store and hands queries to DataFusion.
 //! - [`catalog`] exposes every store table to DataFusion; [`provider`] is the
 //!   `TableProvider` with projection, key-range/skip-scan, store-filter and LIMIT push-down;
-//!   [`keyrange`] turns predicates into row-key ranges; [`scan_exec`] is the region-parallel
+//!   [`keyrange`] turns predicates into row-key ranges and [`key_filter`] drops the ones
+//!   they enforce exactly from the filter over the scan; [`scan_exec`] is the region-parallel
 //!   scan node with scan metrics and EXPLAIN output; [`columns`] builds its Arrow columns
 //!   straight from the stored bytes; [`columnar`] keeps Parquet copies of quiet regions that
-//!   the scan reads instead of the HFiles while they are current.
+//!   the scan reads instead of the HFiles while they are current; [`run_aggregate`] groups
+//!   rows that arrive sorted on the grouping key (a leading-key `GROUP BY`) without hashing.
 //! - [`types`] maps SQL types to Arrow; [`format`] renders results; [`cli`] is
 //!   `basalt sql`; [`flight`] is the Arrow Flight SQL endpoint (`basalt sql-server`).
 //!
@@ -24,8 +26,10 @@ pub mod ddl;
 pub mod error;
 pub mod flight;
 pub mod format;
+pub mod key_filter;
 pub mod keyrange;
 pub mod provider;
+pub mod run_aggregate;
 pub mod runtime_filter;
 pub mod scan_exec;
 pub mod session;

@@ -10,14 +10,19 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use datafusion::arrow::compute::SortOptions;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::catalog::Session as DfSession;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{Column as DfColumn, DFSchema};
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::utils::split_conjunction;
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
+use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_expr::PhysicalSortExpr;
 use datafusion::physical_plan::ExecutionPlan;
-use store_server::rowkey::{encode_value, SqlType};
+use store_server::rowkey::{encode_value, SortOrder, SqlType};
 use store_server::scan::{CompareOp, Filter, Scan};
 use store_server::typed::{TypedSchema, DEFAULT_FAMILY, EMPTY_QUALIFIER};
 use store_server::{Connection, Table, TableDescriptor, TableName};
@@ -181,7 +186,7 @@ impl StoreTable {
         filters: &[Expr],
         limit: Option<usize>,
         target_partitions: usize,
-    ) -> Result<StoreScanExec> {
+    ) -> Result<(StoreScanExec, Vec<Expr>)> {
         let all: Vec<usize> = (0..self.schema.fields().len()).collect();
         let proj = projection.cloned().unwrap_or(all);
         let out_schema = Arc::new(self.schema.project(&proj)?);
@@ -316,7 +321,46 @@ impl StoreTable {
             metrics: self.metrics.clone(),
             columnar,
         };
-        Ok(StoreScanExec::new(spec, partitions, out_schema, explain))
+        let ordering = self.key_ordering(&proj, &out_schema);
+        let scan = StoreScanExec::new(spec, partitions, out_schema, ordering, explain);
+        Ok((scan, plan.exact))
+    }
+
+    /// The order every scan partition emits its rows in, over the output columns: a
+    /// partition reads its key ranges in row-key order, and the row key sorts as the
+    /// primary key does (Phoenix's encodings preserve order). It is the leading key columns
+    /// up to the first one not projected; none for salted tables (the salt byte leads),
+    /// stopping before a CHAR column (its values are read back without their padding, so
+    /// a value below the pad character would sort out of place). A raw table's binary
+    /// `rowkey` is its own order; one read as UTF-8 is converted lossily, so it has none.
+    fn key_ordering(&self, proj: &[usize], out: &SchemaRef) -> Vec<PhysicalSortExpr> {
+        let column = |i: usize, descending: bool| {
+            let pos = proj.iter().position(|&p| p == i)?;
+            Some(PhysicalSortExpr::new(
+                Arc::new(Column::new(out.field(pos).name(), pos)),
+                SortOptions {
+                    descending,
+                    // NULL is the empty value: first ascending, last descending.
+                    nulls_first: !descending,
+                },
+            ))
+        };
+        match &self.kind {
+            TableKind::Typed(ts) if ts.salt_buckets.is_none() => ts
+                .primary_key
+                .iter()
+                .map_while(|k| {
+                    if matches!(ts.columns[k.column].sql_type, SqlType::Char(_)) {
+                        return None;
+                    }
+                    column(k.column, k.order == SortOrder::Desc)
+                })
+                .collect(),
+            TableKind::Raw(_) if self.rowkey_ty == SqlType::Varbinary => {
+                column(0, false).into_iter().collect()
+            }
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -637,8 +681,10 @@ impl TableProvider for StoreTable {
         &self,
         filters: &[&Expr],
     ) -> DfResult<Vec<TableProviderFilterPushDown>> {
-        // Always inexact: DataFusion keeps evaluating every predicate, so later optimizer
-        // rewrites of the pushed expressions (e.g. IN → OR) can never lose rows' filtering.
+        // Always inexact: DataFusion keeps a filter over the scan, so later optimizer rewrites
+        // of the pushed expressions (e.g. IN → OR) can never lose rows' filtering. The
+        // conjuncts the key ranges enforce exactly are dropped from that filter after
+        // planning instead ([`crate::key_filter`]), where the scan's own filters are known.
         Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
     }
 
@@ -650,10 +696,30 @@ impl TableProvider for StoreTable {
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let target = state.config().target_partitions();
-        let exec = self
+        let (exec, exact) = self
             .plan_scan(projection, filters, limit, target)
             .map_err(to_df)?;
-        Ok(Arc::new(exec))
+        // The exactly enforced conjuncts over the scan's output columns (a conjunct on a
+        // column the output lacks cannot be in a filter above the scan either).
+        let out = DFSchema::try_from(exec.schema().as_ref().clone())?;
+        let exact = exact
+            .into_iter()
+            .filter_map(|e| {
+                let e = e
+                    .transform(|e| {
+                        Ok(match e {
+                            Expr::Column(c) if c.relation.is_some() => {
+                                Transformed::yes(Expr::Column(DfColumn::new_unqualified(c.name)))
+                            }
+                            other => Transformed::no(other),
+                        })
+                    })
+                    .ok()?
+                    .data;
+                state.create_physical_expr(e, &out).ok()
+            })
+            .collect();
+        Ok(Arc::new(exec.with_exact(exact)))
     }
 }
 

@@ -13,7 +13,7 @@ use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::Result as DfResult;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr, PhysicalSortExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::filter_pushdown::{
     ChildPushdownResult, FilterPushdownPhase, FilterPushdownPropagation, PushedDown,
@@ -192,19 +192,25 @@ pub struct StoreScanExec {
     props: Arc<PlanProperties>,
     /// Filters pushed down by consumers while the query runs (a top-N's cut-off).
     runtime: RuntimeFilter,
+    /// Conjuncts of the pushed-down filters that the key ranges enforce exactly, over the
+    /// output columns: a filter above the scan need not evaluate them.
+    exact: Vec<Arc<dyn PhysicalExpr>>,
 }
 
 impl StoreScanExec {
-    /// A scan over `partitions` (each a list of pieces) producing `schema`.
+    /// A scan over `partitions` (each a list of pieces) producing `schema`, every partition's
+    /// rows in `ordering` (the row-key order as far as output columns show it; empty when
+    /// they do not).
     pub fn new(
         spec: ScanSpec,
         partitions: Vec<Vec<Piece>>,
         schema: SchemaRef,
+        ordering: Vec<PhysicalSortExpr>,
         explain: ScanExplain,
     ) -> StoreScanExec {
         let n = partitions.len().max(1);
         let props = PlanProperties::new(
-            EquivalenceProperties::new(schema.clone()),
+            EquivalenceProperties::new_with_orderings(schema.clone(), [ordering]),
             Partitioning::UnknownPartitioning(n),
             EmissionType::Incremental,
             Boundedness::Bounded,
@@ -216,7 +222,19 @@ impl StoreScanExec {
             explain,
             props: Arc::new(props),
             runtime: RuntimeFilter::default(),
+            exact: Vec::new(),
         }
+    }
+
+    /// The scan, declaring `exact` as enforced by its key ranges.
+    pub fn with_exact(mut self, exact: Vec<Arc<dyn PhysicalExpr>>) -> StoreScanExec {
+        self.exact = exact;
+        self
+    }
+
+    /// The predicates every row of this scan satisfies by construction.
+    pub fn exact(&self) -> &[Arc<dyn PhysicalExpr>] {
+        &self.exact
     }
 
     /// The EXPLAIN details.

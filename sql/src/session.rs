@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use parking_lot::Mutex;
 use store_server::rowkey::{encode_key_column, SortOrder, Value};
@@ -22,6 +23,8 @@ use crate::catalog::{resolve, resolve_required, Resolved, StoreSchema};
 use crate::columnar::ColumnarCopies;
 use crate::ddl::{self, ColumnSpec, CreateTable, CreateView, Statement};
 use crate::error::{Result, SqlError};
+use crate::key_filter::KeyFilter;
+use crate::run_aggregate::RunAggregate;
 use crate::scan_exec::{MetricsSnapshot, ScanMetrics};
 use crate::types::array_values;
 
@@ -76,7 +79,13 @@ impl Session {
         // Keep source positions on the parsed statement, so planning errors can say where
         // in the statement they are.
         config.options_mut().sql_parser.collect_spans = true;
-        let ctx = SessionContext::new_with_config(config);
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(KeyFilter))
+            .with_physical_optimizer_rule(Arc::new(RunAggregate))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
         let metrics = Arc::new(ScanMetrics::default());
         let copies = ColumnarCopies::new(&conn, true);
         let schema = Arc::new(StoreSchema::new(
