@@ -43,6 +43,7 @@ use parquet::arrow::arrow_reader::{
 use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::file::metadata::{KeyValue, PageIndexPolicy};
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 use store_server::region::Region;
 use store_server::scan::Scan;
 use store_server::typed::{TypedSchema, DEFAULT_FAMILY, EMPTY_QUALIFIER};
@@ -65,8 +66,8 @@ pub const ROW_GROUP_ROWS: usize = 16 * 1024;
 pub const INDEX_ROWS: usize = 4 * 1024;
 /// Version of the copies' file layout, part of every [`Tag`]: copies written by an older
 /// layout are stale (2: strings are Arrow string views, a row-key index entry and a page
-/// per [`INDEX_ROWS`] rows).
-const COPY_FORMAT: u32 = 2;
+/// per [`INDEX_ROWS`] rows; 3: fixed-width columns plainly encoded).
+const COPY_FORMAT: u32 = 3;
 /// Parquet metadata key holding the first row key of every [`INDEX_ROWS`] rows (hex,
 /// comma-separated).
 const FIRST_ROWS_KEY: &str = "basalt.first_rows";
@@ -774,7 +775,16 @@ fn write_copy(
         .families
         .iter()
         .any(|f| f.compression != store_server::schema::Compression::None);
-    let props = WriterProperties::builder()
+    // Fixed-width columns are stored plain: a dictionary saves little on a copy that is
+    // uncompressed anyway, and decoding one (indices, then a look-up per value) costs a
+    // query more than reading the values as they are.
+    let mut props = WriterProperties::builder();
+    for f in file_schema.fields() {
+        if f.data_type().primitive_width().is_some() {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(f.name().as_str()), false);
+        }
+    }
+    let props = props
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_data_page_row_count_limit(INDEX_ROWS)
         .set_compression(if compressed {
