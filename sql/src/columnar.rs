@@ -35,6 +35,7 @@ use std::sync::{mpsc, Arc, Weak};
 use datafusion::arrow::array::{Array, ArrayRef, BinaryArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use datafusion::common::ScalarValue;
 use parking_lot::{Condvar, Mutex};
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
@@ -45,10 +46,12 @@ use parquet::file::metadata::{KeyValue, PageIndexPolicy};
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 use store_server::region::Region;
-use store_server::scan::Scan;
+use store_server::rowkey::{decode_key_column, SortOrder};
+use store_server::scan::{prefix_stop_row, Scan};
 use store_server::typed::{TypedSchema, DEFAULT_FAMILY, EMPTY_QUALIFIER};
 use store_server::{Connection, TableDescriptor, TableName};
 
+use crate::columns::ColumnBuilder;
 use crate::error::{Result, SqlError};
 use crate::keyrange::ByteRange;
 use crate::provider::typed_source;
@@ -318,12 +321,15 @@ impl RegionCopy {
     }
 
     /// Reads the rows of `range`, columns `projection` (file column indices) as batches of
-    /// `schema`, at most `limit` rows, skipping row groups `pruner` rules out. Returns the
+    /// `schema`, at most `limit` rows, skipping row groups `pruner` rules out; an output
+    /// column with a value in `constants` is that value in every row, not read. Returns the
     /// rows emitted and whether to go on.
+    #[allow(clippy::too_many_arguments)]
     fn read(
         &self,
         range: &ByteRange,
         projection: &[usize],
+        constants: &[Option<ScalarValue>],
         limit: usize,
         schema: &SchemaRef,
         pruner: &mut GroupPruner<'_>,
@@ -335,7 +341,12 @@ impl RegionCopy {
         let chunks = self.chunks(plan, pruner.is_active());
         // File columns to read, in file order (the reader returns them so); a query that
         // needs no column (count(*)) reads the row keys for their number.
-        let mut read: Vec<usize> = projection.to_vec();
+        let mut read: Vec<usize> = projection
+            .iter()
+            .zip(constants.iter().chain(std::iter::repeat(&None)))
+            .filter(|(_, k)| k.is_none())
+            .map(|(&c, _)| c)
+            .collect();
         if read.is_empty() {
             read.push(self.meta.schema().fields().len() - 1);
         }
@@ -352,10 +363,14 @@ impl RegionCopy {
             for batch in self.reader(&read, groups, selection)? {
                 let batch = batch.map_err(|e| corrupt(&self.path, e))?;
                 let n = batch.num_rows().min(limit - emitted);
-                let arrays: Vec<ArrayRef> = projection
+                let arrays = projection
                     .iter()
-                    .map(|&c| batch.column(at(c)).slice(0, n))
-                    .collect();
+                    .zip(constants.iter().chain(std::iter::repeat(&None)))
+                    .map(|(&c, k)| match k {
+                        Some(v) => v.to_array_of_size(n),
+                        None => Ok(batch.column(at(c)).slice(0, n)),
+                    })
+                    .collect::<datafusion::error::Result<Vec<ArrayRef>>>()?;
                 let opts = RecordBatchOptions::new().with_row_count(Some(n));
                 let out = RecordBatch::try_new_with_options(schema.clone(), arrays, &opts)?;
                 emitted += n;
@@ -879,6 +894,43 @@ impl std::fmt::Debug for ColumnarRead {
 }
 
 impl ColumnarRead {
+    /// The output columns whose value the key range fixes, by output position: when every
+    /// key in `range` starts with the same encoded leading key columns (an equality prefix
+    /// of the plan, or part of one), those columns hold one value in all its rows and need
+    /// not be read. `None` for the columns to read.
+    fn constants(&self, range: &ByteRange) -> Result<Vec<Option<ScalarValue>>> {
+        let ts = &self.table.schema;
+        let mut out = vec![None; self.projection.len()];
+        if ts.salt_buckets.is_some() || range.stop.is_empty() {
+            return Ok(out);
+        }
+        let mut pos = 0;
+        for (j, k) in ts.primary_key.iter().enumerate() {
+            let col = &ts.columns[k.column];
+            let last = j + 1 == ts.primary_key.len();
+            // A last ASC variable-length column has no terminator: a prefix of its bytes
+            // does not fix its value.
+            if last && k.order == SortOrder::Asc && col.sql_type.fixed_width().is_none() {
+                break;
+            }
+            let Ok(value) = decode_key_column(col.sql_type, k.order, &range.start, &mut pos, last)
+            else {
+                break;
+            };
+            let prefix = &range.start[..pos.min(range.start.len())];
+            let end = prefix_stop_row(prefix);
+            if end.is_empty() || range.stop > end {
+                break;
+            }
+            if let Some(i) = self.projection.iter().position(|&c| c == k.column) {
+                let mut b = ColumnBuilder::new(col.sql_type);
+                b.append_value(&value);
+                out[i] = Some(ScalarValue::try_from_array(&b.finish()?, 0)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Reads `range` (inside one region) from the region's current copy: `None` if it has
     /// none (the caller scans the store), else the rows emitted and whether to go on. Row
     /// groups `pruner` rules out are skipped.
@@ -900,9 +952,19 @@ impl ColumnarRead {
             return Ok(None);
         }
         match self.copies.current(&self.table, &region) {
-            Some(copy) => copy
-                .read(range, &self.projection, limit, schema, pruner, emit)
-                .map(Some),
+            Some(copy) => {
+                let constants = self.constants(range)?;
+                copy.read(
+                    range,
+                    &self.projection,
+                    &constants,
+                    limit,
+                    schema,
+                    pruner,
+                    emit,
+                )
+                .map(Some)
+            }
             None => {
                 self.copies.missed(&self.conn, &self.table, &region);
                 Ok(None)

@@ -50,6 +50,7 @@ const QUERIES: &[&str] = &[
     "SELECT host, count(*), sum(n), max(cpu) FROM m GROUP BY host ORDER BY host",
     "SELECT host, ts, cpu, n, zone FROM m WHERE host = 'h3' AND ts BETWEEN 20000 AND 70000 ORDER BY host, ts",
     "SELECT host, ts FROM m WHERE host IN ('h1', 'h6') AND ts > 90000 ORDER BY host, ts",
+    "SELECT host, count(*), sum(n), min(ts) FROM m WHERE host IN ('h2', 'h5') GROUP BY host ORDER BY host",
     "SELECT zone, count(*), round(sum(cpu), 2) FROM m WHERE n = 7 GROUP BY zone ORDER BY zone",
     "SELECT host, ts, zone FROM m WHERE zone = 'z2' ORDER BY cpu DESC, host, ts LIMIT 9",
 ];
