@@ -97,6 +97,16 @@ async fn table(s: &Session, conn: &Connection, name: &str, options: &str) {
     load(s, name, ROWS / 2, ROWS).await;
 }
 
+/// A fresh store (background copy builds off) with the table `o` in three regions.
+async fn with_table() -> (tempfile::TempDir, Session) {
+    let dir = tempfile::tempdir().unwrap_or_else(fail);
+    let conn = Arc::new(Connection::embedded(dir.path()).unwrap_or_else(fail));
+    let s = Session::new(conn.clone()).unwrap_or_else(fail);
+    s.columnar().set_auto(false);
+    table(&s, &conn, "o", "SPLIT ON ('g1', 'g4')").await;
+    (dir, s)
+}
+
 /// `SELECT grp, count(*), count(qty), sum(qty), min(amount), max(amount), avg(amount)
 /// GROUP BY grp ORDER BY grp`, computed directly, as CSV.
 fn by_group() -> String {
@@ -153,11 +163,7 @@ const BY_GROUP_AND_DAY: &str = "SELECT grp, day, count(*) AS count, sum(qty) AS 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scans_keep_key_order_and_group_leading_keys_by_runs() {
-    let dir = tempfile::tempdir().unwrap_or_else(fail);
-    let conn = Arc::new(Connection::embedded(dir.path()).unwrap_or_else(fail));
-    let s = Session::new(conn.clone()).unwrap_or_else(fail);
-    s.columnar().set_auto(false);
-    table(&s, &conn, "o", "SPLIT ON ('g1', 'g4')").await;
+    let (_dir, s) = with_table().await;
 
     // GROUP BY the leading key: runs, not a hash table; the answers exact.
     let q = BY_GROUP.replace("{T}", "o");
@@ -201,7 +207,7 @@ async fn scans_keep_key_order_and_group_leading_keys_by_runs() {
     assert!(plan(&s, q).await.contains("SortExec"));
 
     // Salted: the salt byte leads the key, so there is no key order to use.
-    table(&s, &conn, "salty", "SALT_BUCKETS=3").await;
+    table(&s, s.connection(), "salty", "SALT_BUCKETS=3").await;
     let q = BY_GROUP.replace("{T}", "salty");
     let p = plan(&s, &q).await;
     assert!(!p.contains("RunAggregateExec"), "{p}");
@@ -240,11 +246,7 @@ async fn a_nullable_desc_key_orders_nulls_last() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn predicates_the_key_ranges_enforce_are_not_evaluated_again() {
-    let dir = tempfile::tempdir().unwrap_or_else(fail);
-    let conn = Arc::new(Connection::embedded(dir.path()).unwrap_or_else(fail));
-    let s = Session::new(conn.clone()).unwrap_or_else(fail);
-    s.columnar().set_auto(false);
-    table(&s, &conn, "o", "SPLIT ON ('g1', 'g4')").await;
+    let (_dir, s) = with_table().await;
 
     // An IN list on the leading key and a range on the next one: the ranges are the answer.
     let q = "SELECT count(*) AS c, sum(id) AS s FROM o \
