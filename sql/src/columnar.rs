@@ -321,9 +321,9 @@ impl RegionCopy {
     }
 
     /// Reads the rows of `range`, columns `projection` (file column indices) as batches of
-    /// `schema`, at most `limit` rows, skipping row groups `pruner` rules out; an output
-    /// column with a value in `constants` is that value in every row, not read. Returns the
-    /// rows emitted and whether to go on.
+    /// `schema`, at most `limit` rows, skipping row groups `pruner` rules out; `constants`
+    /// has one entry per projected column, and a column with a value there is that value in
+    /// every row, not read. Returns the rows emitted and whether to go on.
     #[allow(clippy::too_many_arguments)]
     fn read(
         &self,
@@ -343,7 +343,7 @@ impl RegionCopy {
         // needs no column (count(*)) reads the row keys for their number.
         let mut read: Vec<usize> = projection
             .iter()
-            .zip(constants.iter().chain(std::iter::repeat(&None)))
+            .zip(constants)
             .filter(|(_, k)| k.is_none())
             .map(|(&c, _)| c)
             .collect();
@@ -365,7 +365,7 @@ impl RegionCopy {
                 let n = batch.num_rows().min(limit - emitted);
                 let arrays = projection
                     .iter()
-                    .zip(constants.iter().chain(std::iter::repeat(&None)))
+                    .zip(constants)
                     .map(|(&c, k)| match k {
                         Some(v) => v.to_array_of_size(n),
                         None => Ok(batch.column(at(c)).slice(0, n)),

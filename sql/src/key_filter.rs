@@ -12,8 +12,7 @@ use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::error::Result as DfResult;
 use datafusion::physical_expr::conjunction;
-use datafusion::physical_expr::expressions::Column;
-use datafusion::physical_expr::projection::ProjectionExpr;
+use datafusion::physical_expr::projection::ProjectionExprs;
 use datafusion::physical_expr::utils::split_conjunction;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
@@ -63,18 +62,8 @@ impl PhysicalOptimizerRule for KeyFilter {
             let replaced: Arc<dyn ExecutionPlan> = match (left.is_empty(), projection) {
                 (true, None) => input,
                 (true, Some(columns)) => {
-                    let schema = input.schema();
-                    let exprs: Vec<ProjectionExpr> = columns
-                        .into_iter()
-                        .map(|i| {
-                            let name = schema.field(i).name().clone();
-                            ProjectionExpr {
-                                expr: Arc::new(Column::new(&name, i)),
-                                alias: name,
-                            }
-                        })
-                        .collect();
-                    Arc::new(ProjectionExec::try_new(exprs, input)?)
+                    let exprs = ProjectionExprs::from_indices(&columns, &input.schema());
+                    Arc::new(ProjectionExec::try_new(exprs.iter().cloned(), input)?)
                 }
                 (false, projection) => Arc::new(
                     FilterExecBuilder::new(conjunction(left), input)

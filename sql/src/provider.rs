@@ -13,10 +13,10 @@ use async_trait::async_trait;
 use datafusion::arrow::compute::SortOptions;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::catalog::Session as DfSession;
-use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::{Column as DfColumn, DFSchema};
+use datafusion::common::DFSchema;
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::Result as DfResult;
+use datafusion::logical_expr::expr_rewriter::unnormalize_col;
 use datafusion::logical_expr::utils::split_conjunction;
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
 use datafusion::physical_expr::expressions::Column;
@@ -704,20 +704,7 @@ impl TableProvider for StoreTable {
         let out = DFSchema::try_from(exec.schema().as_ref().clone())?;
         let exact = exact
             .into_iter()
-            .filter_map(|e| {
-                let e = e
-                    .transform(|e| {
-                        Ok(match e {
-                            Expr::Column(c) if c.relation.is_some() => {
-                                Transformed::yes(Expr::Column(DfColumn::new_unqualified(c.name)))
-                            }
-                            other => Transformed::no(other),
-                        })
-                    })
-                    .ok()?
-                    .data;
-                state.create_physical_expr(e, &out).ok()
-            })
+            .filter_map(|e| state.create_physical_expr(unnormalize_col(e), &out).ok())
             .collect();
         Ok(Arc::new(exec.with_exact(exact)))
     }

@@ -194,6 +194,7 @@ impl ExecutionPlan for RunAggregateExec {
         let runs = Runs {
             group_by: self.group_by.iter().map(|(e, _)| e.clone()).collect(),
             aggregates: self.aggregates.clone(),
+            arguments: self.aggregates.iter().map(|a| a.expressions()).collect(),
             accumulators: self
                 .aggregates
                 .iter()
@@ -242,6 +243,8 @@ impl ExecutionPlan for RunAggregateExec {
 struct Runs {
     group_by: Vec<Arc<dyn PhysicalExpr>>,
     aggregates: Vec<Arc<AggregateFunctionExpr>>,
+    /// Each aggregate's argument expressions.
+    arguments: Vec<Vec<Arc<dyn PhysicalExpr>>>,
     accumulators: Vec<Box<dyn GroupsAccumulator>>,
     /// Single mode emits final values; partial mode the accumulators' states.
     final_values: bool,
@@ -326,8 +329,9 @@ impl Runs {
             }
         }
         let long_groups: Vec<usize> = long.iter().map(|&i| first + i).collect();
-        for (a, acc) in self.aggregates.iter().zip(self.accumulators.iter_mut()) {
-            let values = evaluate(&a.expressions(), batch)?;
+        let aggregates = self.aggregates.iter().zip(&self.arguments);
+        for ((a, args), acc) in aggregates.zip(self.accumulators.iter_mut()) {
+            let values = evaluate(args, batch)?;
             if short_rows > 0 {
                 acc.update_batch(&values, &self.indices, filter.as_ref(), groups)?;
             }
