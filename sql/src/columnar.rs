@@ -69,8 +69,8 @@ pub const ROW_GROUP_ROWS: usize = 16 * 1024;
 pub const INDEX_ROWS: usize = 4 * 1024;
 /// Version of the copies' file layout, part of every [`Tag`]: copies written by an older
 /// layout are stale (2: strings are Arrow string views, a row-key index entry and a page
-/// per [`INDEX_ROWS`] rows; 3: fixed-width columns plainly encoded).
-const COPY_FORMAT: u32 = 3;
+/// per [`INDEX_ROWS`] rows; 3: fixed-width columns plainly encoded; 4: so are the row keys).
+const COPY_FORMAT: u32 = 4;
 /// Parquet metadata key holding the first row key of every [`INDEX_ROWS`] rows (hex,
 /// comma-separated).
 const FIRST_ROWS_KEY: &str = "basalt.first_rows";
@@ -234,8 +234,9 @@ impl RegionCopy {
     /// [`INDEX_ROWS`] rows, whose keys are read and searched.
     fn rows_below(&self, key: &[u8]) -> Result<usize> {
         let window = self.first_rows.partition_point(|f| f.as_slice() < key);
-        if window == 0 {
-            return Ok(0);
+        // A key of the index (a cut of `cuts`) needs no read.
+        if window == 0 || self.first_rows.get(window).is_some_and(|f| f == key) {
+            return Ok(window * INDEX_ROWS);
         }
         let lo = (window - 1) * INDEX_ROWS;
         let hi = (lo + INDEX_ROWS).min(self.row_count());
@@ -253,6 +254,26 @@ impl RegionCopy {
             .downcast_ref::<BinaryArray>()
             .ok_or_else(|| corrupt(&self.path, "row-key column is not binary"))?;
         Ok(lo + partition(rows, |r| r < key))
+    }
+
+    /// Row keys that cut the rows of `range` into up to `parts` parts of at least
+    /// `min_rows` rows each (as far as the row-key index tells: to within [`INDEX_ROWS`]),
+    /// in order and strictly inside the range; none if the range is too small to cut. The
+    /// cuts are keys of the index, so reading from one needs no key search.
+    pub fn cuts(&self, range: &ByteRange, parts: usize, min_rows: usize) -> Vec<Vec<u8>> {
+        let a = self.first_rows.partition_point(|f| *f <= range.start);
+        let b = if range.stop.is_empty() {
+            self.first_rows.len()
+        } else {
+            self.first_rows.partition_point(|f| *f < range.stop)
+        };
+        let inside = b.saturating_sub(a);
+        let k = parts
+            .min(inside * INDEX_ROWS / min_rows.max(1))
+            .min(inside + 1);
+        (1..k)
+            .map(|j| self.first_rows[a + j * inside / k].clone())
+            .collect()
     }
 
     /// The row groups holding rows of `range`, each with the rows of it to read.
@@ -792,10 +813,11 @@ fn write_copy(
         .any(|f| f.compression != store_server::schema::Compression::None);
     // Fixed-width columns are stored plain: a dictionary saves little on a copy that is
     // uncompressed anyway, and decoding one (indices, then a look-up per value) costs a
-    // query more than reading the values as they are.
+    // query more than reading the values as they are. The row keys are unique, so a
+    // dictionary of them would only be a second copy, read whole by every key search.
     let mut props = WriterProperties::builder();
     for f in file_schema.fields() {
-        if f.data_type().primitive_width().is_some() {
+        if f.data_type().primitive_width().is_some() || f.name() == ROW_COLUMN {
             props = props.set_column_dictionary_enabled(ColumnPath::from(f.name().as_str()), false);
         }
     }

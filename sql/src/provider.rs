@@ -22,12 +22,13 @@ use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPu
 use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_expr::PhysicalSortExpr;
 use datafusion::physical_plan::ExecutionPlan;
+use store_server::region::Region;
 use store_server::rowkey::{encode_value, SortOrder, SqlType};
 use store_server::scan::{CompareOp, Filter, Scan};
 use store_server::typed::{TypedSchema, DEFAULT_FAMILY, EMPTY_QUALIFIER};
 use store_server::{Connection, Table, TableDescriptor, TableName};
 
-use crate::columnar::{ColumnarCopies, ColumnarRead, CopyTable};
+use crate::columnar::{ColumnarCopies, ColumnarRead, CopyTable, ROW_GROUP_ROWS};
 use crate::error::{to_df, Result};
 use crate::keyrange::{self, ByteRange, KeyPlan};
 use crate::scan_exec::{
@@ -366,11 +367,10 @@ impl StoreTable {
 
 impl StoreTable {
     /// Gives the idle cores work when there are fewer partitions than `target` (a key range
-    /// inside one region): a partition holding one large range is cut at HFile block
-    /// boundaries into up to `target / partitions` parts of about equal bytes, each its own
-    /// partition. Any cut inside a range is correct (the parts cover it exactly); the block
-    /// index only makes the parts even. Parts are at least [`MIN_SPLIT_BYTES`]; smaller
-    /// ranges stay whole.
+    /// inside one region): a partition holding one large range is cut (see
+    /// [`StoreTable::cuts`]) into up to `target / partitions` parts of about equal work, each
+    /// its own partition. Any cut inside a range is correct (the parts cover it exactly);
+    /// the indexes only make the parts even. Small ranges stay whole.
     fn split_partitions(&self, partitions: Vec<Vec<Piece>>, target: usize) -> Vec<Vec<Piece>> {
         let per = target / partitions.len().max(1);
         if per < 2 {
@@ -382,24 +382,11 @@ impl StoreTable {
                 out.push(part);
                 continue;
             };
-            let blocks = self.blocks_in(&piece.range);
-            let total: u64 = blocks.iter().map(|(_, size)| size).sum();
-            let k = (per as u64).min(total / MIN_SPLIT_BYTES) as usize;
-            if k < 2 {
+            let cuts = self.cuts(&piece.range, per);
+            if cuts.is_empty() {
                 out.push(part);
                 continue;
             }
-            // Cut at the first block boundary past each k-th of the bytes.
-            let mut cuts: Vec<Vec<u8>> = Vec::with_capacity(k - 1);
-            let mut seen = 0u64;
-            for (row, size) in &blocks {
-                let next = (cuts.len() as u64 + 1) * total / k as u64;
-                if cuts.len() + 1 < k && seen >= next && !row.is_empty() {
-                    cuts.push(row.clone());
-                }
-                seen += size;
-            }
-            let split = !cuts.is_empty();
             let mut start = piece.range.start.clone();
             for (j, cut) in cuts.into_iter().enumerate() {
                 out.push(vec![Piece {
@@ -417,20 +404,46 @@ impl StoreTable {
                     start,
                     stop: piece.range.stop.clone(),
                 },
-                continues: split,
+                continues: true,
             }]);
         }
         out
     }
 
-    /// The HFile data blocks of the region holding `range.start` that overlap `range`, as
-    /// (first row, bytes) in row order: the block holding `range.start` has an empty row, the
-    /// others begin strictly inside the range. From the files' block indexes; empty if the
-    /// store cannot be inspected.
-    fn blocks_in(&self, range: &ByteRange) -> Vec<(Vec<u8>, u64)> {
+    /// Row keys cutting `range` (inside one region) into up to `parts` parts of about equal
+    /// work, none if it is too small to be worth cutting. A range the region's columnar copy
+    /// will serve is cut by rows (parts of at least a copy row group, [`ROW_GROUP_ROWS`]),
+    /// at entries of the copy's row-key index; any other by the HFile blocks it spans
+    /// (parts of at least [`MIN_SPLIT_BYTES`]), at block boundaries.
+    fn cuts(&self, range: &ByteRange, parts: usize) -> Vec<Vec<u8>> {
         let Ok(region) = self.conn.server().locate(&self.name, &range.start) else {
             return Vec::new();
         };
+        if let Some((copies, table)) = &self.columnar {
+            if let Some(copy) = copies.current(table, &region) {
+                return copy.cuts(range, parts, ROW_GROUP_ROWS);
+            }
+        }
+        let blocks = self.blocks_in(&region, range);
+        let total: u64 = blocks.iter().map(|(_, size)| size).sum();
+        let k = (parts as u64).min(total / MIN_SPLIT_BYTES) as usize;
+        // Cut at the first block boundary past each k-th of the bytes.
+        let mut cuts: Vec<Vec<u8>> = Vec::with_capacity(k.saturating_sub(1));
+        let mut seen = 0u64;
+        for (row, size) in &blocks {
+            let next = (cuts.len() as u64 + 1) * total / k.max(1) as u64;
+            if cuts.len() + 1 < k && seen >= next && !row.is_empty() {
+                cuts.push(row.clone());
+            }
+            seen += size;
+        }
+        cuts
+    }
+
+    /// The HFile data blocks of `region` that overlap `range`, as (first row, bytes) in row
+    /// order: the block holding `range.start` has an empty row, the others begin strictly
+    /// inside the range. From the files' block indexes.
+    fn blocks_in(&self, region: &Region, range: &ByteRange) -> Vec<(Vec<u8>, u64)> {
         let mut first = 0u64;
         let mut blocks: Vec<(Vec<u8>, u64)> = Vec::new();
         for store in region.stores().values() {

@@ -189,6 +189,53 @@ async fn copies_answer_like_the_store_and_go_stale_on_writes() {
     assert!(copy_files(dir.path()).is_empty());
 }
 
+/// A key range a copy serves is cut between partitions by its rows (at entries of the
+/// copy's row-key index), not by the HFile bytes it spans: a large range in one region is
+/// read in parts that cover it exactly, a small one whole, however many HFile bytes its
+/// wide rows span.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_read_from_a_copy_is_cut_by_its_rows() {
+    let dir = tempfile::tempdir().unwrap_or_else(fail);
+    let (conn, s) = open(dir.path());
+    exec(
+        &s,
+        "CREATE TABLE w (k BIGINT NOT NULL PRIMARY KEY, v BIGINT, pad VARCHAR)",
+    )
+    .await;
+    exec(
+        &s,
+        "UPSERT INTO w (k, v, pad) SELECT value, value * 3, repeat('x', 200) \
+         FROM generate_series(0, 99999)",
+    )
+    .await;
+    conn.admin()
+        .flush(&TableName::parse("w").unwrap_or_else(fail))
+        .unwrap_or_else(fail);
+    let report = s
+        .columnar()
+        .build_table(&conn, "w")
+        .unwrap_or_else(fail)
+        .unwrap_or_else(|| panic!("w can have copies"));
+    assert_eq!((report.regions, report.built), (1, 1));
+
+    for (lo, hi, parts) in [
+        (20_000i64, 79_999i64, 2u64),
+        (20_000, 39_999, 1),
+        (0, 99_999, 2),
+    ] {
+        let q =
+            format!("SELECT count(*), sum(v), min(k), max(k) FROM w WHERE k BETWEEN {lo} AND {hi}");
+        let plan = csv(&s, &format!("EXPLAIN {q}")).await;
+        assert!(plan.contains(&format!("partitions={parts},")), "{plan}");
+        let got = csv(&s, &q).await;
+        let n = hi - lo + 1;
+        let want = format!("{n},{},{lo},{hi}", 3 * (lo + hi) * n / 2);
+        assert_eq!(got.lines().nth(1), Some(want.as_str()), "{q}: {got}");
+        let m = s.last_metrics();
+        assert_eq!((m.columnar, m.rows), (parts, n as u64), "{q}: {m:?}");
+    }
+}
+
 /// A top-N pushes its cut-off into the scan while it runs (a runtime filter): row groups of a
 /// copy whose statistics show no row can make the top N are skipped, and the answer is the
 /// store's.
