@@ -20,7 +20,7 @@ pub trait CellCursor: Send {
     fn peek_key(&self) -> Option<(&[u8], u64)> {
         None
     }
-    /// Moves to the next cell.
+    /// Moves to the next cell (nothing once exhausted).
     fn advance(&mut self) -> Result<()>;
     /// Positions at the first cell at or after `probe` (a search cell from [`probe`]).
     fn seek(&mut self, probe: &Cell) -> Result<()>;
@@ -301,6 +301,10 @@ impl<C: CellCursor> CellCursor for MergeCursor<C> {
     }
 
     fn advance(&mut self) -> Result<()> {
+        // One child (a compacted store, nothing in the memstore) has no matches to replay.
+        if let [only] = self.children.as_mut_slice() {
+            return only.advance();
+        }
         let w = self.tree[0];
         if let Some(c) = self.children.get_mut(w) {
             if Head::of(c).is_some() {
