@@ -6,8 +6,8 @@
 //! VARCHAR cell or an ASC key column costs no allocation. The decoding itself stays with
 //! `store_server::rowkey` ([`decode_value`], [`decode_key_column`]); only the byte layout of ASC
 //! key columns (fixed width = the value encoding; VARCHAR up to [`SEPARATOR`]) is read here, and
-//! everything else — DESC columns, VARBINARY, invalid bytes — goes through those functions, so
-//! results and error messages are the same as theirs.
+//! everything else — DESC columns, VARBINARY, DECIMAL (variable length), invalid bytes — goes
+//! through those functions, so results and error messages are the same as theirs.
 
 use std::sync::Arc;
 
@@ -287,7 +287,7 @@ impl KeyDecoder {
                         }
                     }
                 }
-                // Everything else (DESC, VARBINARY, short keys) through the key codec.
+                // Everything else (DESC, VARBINARY, DECIMAL, short keys) through the key codec.
                 _ => {
                     let v = decode_key_column(ty, k.order, key, &mut pos, last)?;
                     for &o in outs {
@@ -363,6 +363,59 @@ mod tests {
                 assert!(name.is_null(1), "{order:?} {salt:?}");
                 assert_eq!(name.value(2), "zz");
             }
+        }
+    }
+
+    /// DECIMAL key columns (variable length) decode in the middle and at the end of the
+    /// key, ASC and DESC, NULL included.
+    #[test]
+    fn decimal_keys_decode() {
+        use datafusion::arrow::datatypes::Decimal128Type;
+        let dec = SqlType::Decimal {
+            precision: 10,
+            scale: 2,
+        };
+        for order in [SortOrder::Asc, SortOrder::Desc] {
+            let s = Arc::new(TypedSchema {
+                columns: vec![
+                    ColumnDef::key("a", dec),
+                    ColumnDef::key("b", SqlType::Varchar),
+                    ColumnDef::key("c", dec),
+                ],
+                primary_key: vec![
+                    KeyColumn { column: 0, order },
+                    KeyColumn { column: 1, order },
+                    KeyColumn { column: 2, order },
+                ],
+                salt_buckets: None,
+                marker: true,
+            });
+            let rows = [
+                [
+                    Value::Decimal(150),
+                    Value::Str("x".into()),
+                    Value::Decimal(-1),
+                ],
+                [Value::Decimal(-10000), Value::Null, Value::Decimal(0)],
+                [Value::Null, Value::Str("y".into()), Value::Null],
+            ];
+            let mut builders = vec![ColumnBuilder::new(dec), ColumnBuilder::new(dec)];
+            let keys = KeyDecoder::new(s.clone(), &[(0, 0), (2, 1)]);
+            for r in &rows {
+                let key = s.encode_row_key(r).unwrap();
+                assert_eq!(s.decode_row_key(&key).unwrap(), *r);
+                keys.append(&key, &mut builders).unwrap();
+            }
+            let a = builders[0].finish().unwrap();
+            let c = builders[1].finish().unwrap();
+            let (a, c) = (
+                a.as_primitive::<Decimal128Type>(),
+                c.as_primitive::<Decimal128Type>(),
+            );
+            assert_eq!((a.value(0), a.value(1)), (150, -10000));
+            assert!(a.is_null(2), "{order:?}");
+            assert_eq!((c.value(0), c.value(1)), (-1, 0));
+            assert!(c.is_null(2), "{order:?}");
         }
     }
 

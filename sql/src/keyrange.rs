@@ -642,4 +642,83 @@ mod tests {
         assert!(!inside(&key(&s, 1, "a")));
         assert!(!inside(&key(&s, 2, "z")));
     }
+
+    /// `(a DECIMAL(10,2), b DECIMAL(10,2), v BIGINT, PRIMARY KEY (a, b <order>))`.
+    fn decimal_schema(order: SortOrder) -> TypedSchema {
+        let dec = SqlType::Decimal {
+            precision: 10,
+            scale: 2,
+        };
+        TypedSchema::new(
+            vec![
+                ColumnDef::key("a", dec),
+                ColumnDef::key("b", dec),
+                ColumnDef::new("v", SqlType::BigInt, b"0"),
+            ],
+            vec![
+                KeyColumn {
+                    column: 0,
+                    order: SortOrder::Asc,
+                },
+                KeyColumn { column: 1, order },
+            ],
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// DECIMAL keys are variable length (Phoenix's base-100 form, where 1 is a prefix of
+    /// 1.5): equalities and bounds on them select exactly the matching keys, as the middle
+    /// and as the last key column, ASC and DESC.
+    #[test]
+    fn decimal_key_ranges_are_exact() {
+        use datafusion::common::ScalarValue;
+        let d = |x: i128| lit(ScalarValue::Decimal128(Some(x), 10, 2));
+        let vals = [-1234i128, -150, -100, -1, 0, 1, 100, 150, 1234, 10000];
+        type Want = fn(i128, i128) -> bool;
+        let cases: Vec<(Expr, Want)> = vec![
+            (col("a").eq(d(100)), |a, _| a == 100),
+            (col("a").eq(d(-100)), |a, _| a == -100),
+            (col("a").lt(d(-100)), |a, _| a < -100),
+            (col("a").gt(d(100)), |a, _| a > 100),
+            (col("a").gt_eq(d(-150)), |a, _| a >= -150),
+            (col("a").lt_eq(d(100)), |a, _| a <= 100),
+            (col("a").eq(d(100)).and(col("b").eq(d(100))), |a, b| {
+                a == 100 && b == 100
+            }),
+            (col("a").eq(d(1)).and(col("b").eq(d(-150))), |a, b| {
+                a == 1 && b == -150
+            }),
+            (col("a").eq(d(100)).and(col("b").gt(d(100))), |a, b| {
+                a == 100 && b > 100
+            }),
+            (col("a").eq(d(100)).and(col("b").gt_eq(d(-100))), |a, b| {
+                a == 100 && b >= -100
+            }),
+            (col("a").eq(d(100)).and(col("b").lt(d(150))), |a, b| {
+                a == 100 && b < 150
+            }),
+            (col("a").eq(d(0)).and(col("b").lt_eq(d(-1))), |a, b| {
+                a == 0 && b <= -1
+            }),
+        ];
+        for order in [SortOrder::Asc, SortOrder::Desc] {
+            let s = decimal_schema(order);
+            for (f, want) in &cases {
+                let p = plan(&s, std::slice::from_ref(f));
+                for a in vals {
+                    for b in vals {
+                        let k = s
+                            .encode_row_key(&[Value::Decimal(a), Value::Decimal(b)])
+                            .unwrap_or_else(|e| panic!("{e}"));
+                        let inside = p
+                            .ranges
+                            .iter()
+                            .any(|r| k >= r.start && (r.stop.is_empty() || k < r.stop));
+                        assert_eq!(inside, want(a, b), "{f} {order:?} a={a} b={b}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -332,7 +332,9 @@ impl StoreTable {
     /// primary key does (Phoenix's encodings preserve order). It is the leading key columns
     /// up to the first one not projected; none for salted tables (the salt byte leads),
     /// stopping before a CHAR column (its values are read back without their padding, so
-    /// a value below the pad character would sort out of place). A raw table's binary
+    /// a value below the pad character would sort out of place). DECIMAL key columns stay:
+    /// Phoenix's variable-length base-100 form sorts as the values and decodes exactly. A raw
+    /// table's binary
     /// `rowkey` is its own order; one read as UTF-8 is converted lossily, so it has none.
     fn key_ordering(&self, proj: &[usize], out: &SchemaRef) -> Vec<PhysicalSortExpr> {
         let column = |i: usize, descending: bool| {

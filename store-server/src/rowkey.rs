@@ -10,16 +10,28 @@
 //! - TIMESTAMP: 12 bytes, milliseconds (sign-flipped big-endian) then the nanoseconds
 //!   inside that millisecond as a big-endian `int`.
 //! - BOOLEAN: one byte, 0 or 1. CHAR(n): the bytes padded with spaces to `n`.
-//! - DECIMAL(p,s): **Basalt's own** fixed-width form — the unscaled value at the column's
-//!   scale as a 16-byte sign-flipped big-endian `i128` (Phoenix uses a variable-length
-//!   base-100 form; ours is simpler and equally order-preserving, not byte-compatible).
+//! - DECIMAL(p,s): Phoenix's variable-length `PDecimal` form (byte for byte). The value is
+//!   first normalised as Phoenix's `NumberUtil.normalize` does (trailing zeros stripped, so
+//!   the scale may become negative: 100 is 1E+2; rounding to 38 digits never changes a
+//!   DECIMAL(≤38) value). Zero is the single byte `0x80`. Otherwise an odd scale is made even
+//!   by multiplying the unscaled value by 10, and the magnitude is written as base-100 digits
+//!   `d1 d2 … dn` (most significant first, `d1` and `dn` non-zero) with the value equal to
+//!   `d1.d2…dn × 100^E`. A positive value is the exponent byte `(E + 65) | 0x80` then each
+//!   digit as `d + 1` (1..=100). A negative value is the exponent byte `!(E + 65 + 128) &
+//!   0x7F` (= 62 − E), each digit as `101 − d` (2..=101), then the terminal byte 102 — unless
+//!   that would make it longer than Phoenix's 21-byte maximum (38 digits at an odd scale),
+//!   in which case the terminal byte is left off. The bytes sort as the values do, also
+//!   when one is a prefix of another, and no byte is ever `0x00` or `0xFF` for DECIMAL(≤38),
+//!   so as a key column it is variable length and separated like VARCHAR.
 //! - VARCHAR: the UTF-8 bytes followed by a `0x00` separator unless it is the last key
-//!   column; VARBINARY only as the last ASC key column (no separator is possible).
+//!   column (the same for DECIMAL); VARBINARY only as the last ASC key column (no separator
+//!   is possible).
 //! - DESC: every byte of the encoded value inverted; a variable-length DESC column is always
 //!   followed by Phoenix's DESC separator `0xFF` (also when last), so that a value sorts
 //!   after its own extensions, as DESC order requires.
-//! - NULL: only variable-length key columns may be NULL; NULL is the empty string, so it
-//!   sorts first ASC and last DESC (the exact reverse). Fixed-width key columns are NOT NULL.
+//! - NULL: only variable-length key columns (VARCHAR, VARBINARY, DECIMAL) may be NULL; NULL
+//!   is the empty string, so it sorts first ASC and last DESC (the exact reverse), as
+//!   Phoenix's empty-bytes NULL does. Fixed-width key columns are NOT NULL.
 //!
 //! Value (non-key cell) encodings use the same ASC codecs without separators; a NULL value
 //! is an absent cell. Salted tables prefix the key with [`salt_byte`].
@@ -74,17 +86,17 @@ pub enum SqlType {
 }
 
 impl SqlType {
-    /// The width in bytes of fixed-width types, `None` for VARCHAR and VARBINARY.
+    /// The width in bytes of fixed-width types, `None` for the variable-length VARCHAR,
+    /// VARBINARY and DECIMAL (Phoenix's base-100 form is 1 to 21 bytes long).
     pub fn fixed_width(self) -> Option<usize> {
         Some(match self {
-            SqlType::Varchar | SqlType::Varbinary => return None,
+            SqlType::Varchar | SqlType::Varbinary | SqlType::Decimal { .. } => return None,
             SqlType::Char(n) => n as usize,
             SqlType::TinyInt | SqlType::Boolean => 1,
             SqlType::SmallInt => 2,
             SqlType::Integer | SqlType::Float => 4,
             SqlType::BigInt | SqlType::Double | SqlType::Date | SqlType::Time => 8,
             SqlType::Timestamp => 12,
-            SqlType::Decimal { .. } => 16,
         })
     }
 
@@ -395,6 +407,215 @@ fn decimal_limit(precision: u8) -> i128 {
     10i128.pow(u32::from(precision.min(38)))
 }
 
+/// Phoenix's `PDecimal` encoding of zero (`ZERO_BYTE`).
+const DECIMAL_ZERO: u8 = 0x80;
+/// Phoenix's `NEG_TERMINAL_BYTE`: ends a negative decimal (above every negative digit byte).
+const DECIMAL_NEG_TERMINAL: u8 = 102;
+/// Phoenix's `EXP_BYTE_OFFSET`: the bias of the base-100 exponent in the first byte.
+const DECIMAL_EXP_OFFSET: i32 = 65;
+/// Phoenix's `POS_DIGIT_OFFSET`: a positive value's base-100 digit `d` is the byte `d + 1`.
+const DECIMAL_POS_DIGIT_OFFSET: u8 = 1;
+/// Phoenix's `NEG_DIGIT_OFFSET`: a negative value's base-100 digit `d` is the byte `101 - d`.
+const DECIMAL_NEG_DIGIT_OFFSET: u8 = 101;
+/// Phoenix's `MAX_BIG_DECIMAL_BYTES`: the longest encoding (a negative value that would need
+/// 22 bytes loses its terminal byte).
+const DECIMAL_MAX_BYTES: usize = 21;
+
+/// Appends Phoenix's `PDecimal` bytes (ASC) of `unscaled × 10^-scale` to `out`. The caller
+/// has checked `|unscaled| < 10^38`.
+///
+/// Separator safety: for DECIMAL(≤38) the base-100 exponent `E` of a non-zero value lies in
+/// -19..=18 (10^-38 ≤ |v| < 10^38), so the first byte is 174..=211 (positive) or 44..=81
+/// (negative), zero is 0x80, digit bytes are 1..=101 and the terminal byte is 102. No byte is
+/// ever 0x00 (the ASC key separator) or 0xFF (whose inversion, 0x00, would clash with the DESC
+/// separator 0xFF), so a DECIMAL key column ends at the first separator byte.
+fn encode_decimal(unscaled: i128, scale: u8, out: &mut Vec<u8>) {
+    if unscaled == 0 {
+        out.push(DECIMAL_ZERO);
+        return;
+    }
+    let negative = unscaled < 0;
+    // NumberUtil.normalize: strip trailing zeros (the scale may go negative). Rounding to 38
+    // digits is a no-op here.
+    let mut m = unscaled.unsigned_abs();
+    let mut scale = i32::from(scale);
+    while m.is_multiple_of(10) {
+        m /= 10;
+        scale -= 1;
+    }
+    // An odd scale: the lowest base-100 digit is the last decimal digit times ten, and the
+    // scale becomes even. (Done on the digits, as 10 × m may not fit a u128.)
+    let odd = scale.rem_euclid(2) == 1;
+    if odd {
+        scale += 1;
+    }
+    // Count the base-100 digits n.
+    let mut n = 0usize;
+    let mut rest = if odd { m / 10 } else { m };
+    if odd {
+        n += 1;
+    }
+    while rest != 0 {
+        rest /= 100;
+        n += 1;
+    }
+    // The value is d1.d2…dn × 100^e.
+    let e = n as i32 - 1 - scale / 2;
+    out.push(if negative {
+        (!(e + DECIMAL_EXP_OFFSET + 128) & 0x7F) as u8
+    } else {
+        ((e + DECIMAL_EXP_OFFSET) | 0x80) as u8
+    });
+    let start = out.len();
+    out.resize(start + n, 0);
+    let digit = |d: u128| -> u8 {
+        // d < 100, so the cast is exact.
+        let d = d as u8;
+        if negative {
+            DECIMAL_NEG_DIGIT_OFFSET - d
+        } else {
+            d + DECIMAL_POS_DIGIT_OFFSET
+        }
+    };
+    let mut i = start + n;
+    if odd {
+        i -= 1;
+        out[i] = digit((m % 10) * 10);
+        m /= 10;
+    }
+    while m != 0 {
+        i -= 1;
+        out[i] = digit(m % 100);
+        m /= 100;
+    }
+    // Phoenix's length is 1 + n, plus the terminal byte for negative values; a 22-byte
+    // negative value is cut to MAX_BIG_DECIMAL_BYTES by leaving the terminal byte off.
+    if negative && n + 2 <= DECIMAL_MAX_BYTES {
+        out.push(DECIMAL_NEG_TERMINAL);
+    }
+}
+
+/// Appends the `PDecimal` encoding of a DECIMAL value, checking that it fits `ty`.
+fn encode_decimal_value(ty: SqlType, v: &Value, out: &mut Vec<u8>) -> Result<()> {
+    match (ty, v) {
+        (SqlType::Decimal { precision, scale }, Value::Decimal(x)) => {
+            if x.unsigned_abs() >= decimal_limit(precision) as u128 {
+                return Err(Error::InvalidArgument(format!(
+                    "decimal value (unscaled {x}) exceeds {}",
+                    ty.sql_name()
+                )));
+            }
+            encode_decimal(*x, scale, out);
+            Ok(())
+        }
+        _ => Err(mismatch(ty, v)),
+    }
+}
+
+/// Decodes Phoenix `PDecimal` bytes into the unscaled value at `ty`'s scale. Every byte is
+/// XORed with `flip` first (0xFF reads a DESC column's inverted bytes in place). Any valid
+/// encoding is accepted — also non-canonical ones with zero base-100 digits, which Phoenix's
+/// decoder reads as their value — if the value fits the column: at most its scale after
+/// trailing zeros are stripped and below `10^precision`. Malformed bytes and values that do
+/// not fit are errors (the reason; the callers say where).
+fn decode_decimal(ty: SqlType, b: &[u8], flip: u8) -> std::result::Result<i128, String> {
+    let SqlType::Decimal { precision, scale } = ty else {
+        return Err(format!("{} is not DECIMAL", ty.sql_name()));
+    };
+    let byte = |i: usize| b.get(i).map(|x| x ^ flip);
+    let Some(first) = byte(0) else {
+        return Err("empty DECIMAL encoding".into());
+    };
+    if b.len() == 1 && first == DECIMAL_ZERO {
+        return Ok(0);
+    }
+    let negative = first & 0x80 == 0;
+    let (e, end) = if negative {
+        let end = if byte(b.len() - 1) == Some(DECIMAL_NEG_TERMINAL) {
+            b.len() - 1
+        } else {
+            b.len()
+        };
+        // Inverse of `!(e + 65 + 128) & 0x7F` for a first byte below 0x80.
+        (62 - i32::from(first), end)
+    } else {
+        (i32::from(first & 0x7F) - DECIMAL_EXP_OFFSET, b.len())
+    };
+    if end < 2 {
+        return Err("a non-zero DECIMAL needs at least one digit byte".into());
+    }
+    // Base-100 digit i (1-based), validated.
+    let digit = |i: usize| -> std::result::Result<u8, String> {
+        let x = byte(i).unwrap_or(0);
+        match negative {
+            false if (1..=100).contains(&x) => Ok(x - DECIMAL_POS_DIGIT_OFFSET),
+            true if (2..=101).contains(&x) => Ok(DECIMAL_NEG_DIGIT_OFFSET - x),
+            _ => Err(format!(
+                "byte {x:#04x} at {i} is not a {} DECIMAL digit",
+                if negative { "negative" } else { "positive" }
+            )),
+        }
+    };
+    // Trailing zero digits do not change the value (digit i is worth 100^(e + 1 - i)), so
+    // the digits taken are 1..=n, n the last non-zero one (all are validated).
+    let mut n = 0;
+    for i in 1..end {
+        if digit(i)? != 0 {
+            n = i;
+        }
+    }
+    if n == 0 {
+        return Ok(0);
+    }
+    let too_big = || format!("value does not fit {}", ty.sql_name());
+    // magnitude = acc × 10^exp10; a last digit ending in 0 contributes only its tens digit,
+    // so that 38 significant digits at an odd scale still fit a u128.
+    let mut acc: u128 = 0;
+    for i in 1..n {
+        let d = u128::from(digit(i)?);
+        acc = acc
+            .checked_mul(100)
+            .and_then(|a| a.checked_add(d))
+            .ok_or_else(too_big)?;
+    }
+    let last = digit(n)?;
+    let mut exp10 = 2 * (e - n as i32 + 1);
+    acc = if last.is_multiple_of(10) {
+        exp10 += 1;
+        acc.checked_mul(10)
+            .and_then(|a| a.checked_add(u128::from(last / 10)))
+    } else {
+        acc.checked_mul(100)
+            .and_then(|a| a.checked_add(u128::from(last)))
+    }
+    .ok_or_else(too_big)?;
+    // Rescale to the column's scale: multiply, or divide exactly (no digits may be lost).
+    let shift = exp10 + i32::from(scale);
+    let unscaled = if shift >= 0 {
+        u32::try_from(shift)
+            .ok()
+            .and_then(|s| 10u128.checked_pow(s))
+            .and_then(|p| acc.checked_mul(p))
+            .ok_or_else(too_big)?
+    } else {
+        let p = u32::try_from(-shift)
+            .ok()
+            .and_then(|s| 10u128.checked_pow(s))
+            .ok_or_else(|| format!("value has more than {scale} digits after the point"))?;
+        if !acc.is_multiple_of(p) {
+            return Err(format!(
+                "value has more than {scale} digits after the point"
+            ));
+        }
+        acc / p
+    };
+    if unscaled >= decimal_limit(precision) as u128 {
+        return Err(too_big());
+    }
+    let v = i128::try_from(unscaled).map_err(|_| too_big())?;
+    Ok(if negative { -v } else { v })
+}
+
 /// Appends the fixed-width ASC encoding of a non-NULL value.
 fn encode_fixed(ty: SqlType, v: &Value, out: &mut Vec<u8>) -> Result<()> {
     match (ty, v) {
@@ -408,15 +629,6 @@ fn encode_fixed(ty: SqlType, v: &Value, out: &mut Vec<u8>) -> Result<()> {
         (SqlType::BigInt, Value::I64(x)) => out.extend_from_slice(&flip_i64(*x)),
         (SqlType::Float, Value::F32(x)) => out.extend_from_slice(&encode_f32(*x)),
         (SqlType::Double, Value::F64(x)) => out.extend_from_slice(&encode_f64(*x)),
-        (SqlType::Decimal { precision, .. }, Value::Decimal(x)) => {
-            if x.unsigned_abs() >= decimal_limit(precision) as u128 {
-                return Err(Error::InvalidArgument(format!(
-                    "decimal value (unscaled {x}) exceeds {}",
-                    ty.sql_name()
-                )));
-            }
-            out.extend_from_slice(&((*x as u128) ^ (1 << 127)).to_be_bytes())
-        }
         (SqlType::Boolean, Value::Bool(b)) => out.push(u8::from(*b)),
         (SqlType::Date, Value::Date(d)) => {
             out.extend_from_slice(&flip_i64(i64::from(*d) * MS_PER_DAY))
@@ -467,9 +679,6 @@ fn decode_fixed(ty: SqlType, b: &[u8]) -> Result<Value> {
         SqlType::BigInt => Value::I64(unflip_i64(take(b)?)),
         SqlType::Float => Value::F32(decode_f32(take(b)?)),
         SqlType::Double => Value::F64(decode_f64(take(b)?)),
-        SqlType::Decimal { .. } => {
-            Value::Decimal((u128::from_be_bytes(take(b)?) ^ (1 << 127)) as i128)
-        }
         SqlType::Boolean => Value::Bool(take::<1>(b)?[0] != 0),
         SqlType::Date => Value::Date(unflip_i64(take(b)?).div_euclid(MS_PER_DAY) as i32),
         SqlType::Time => Value::Time(unflip_i64(take(b)?)),
@@ -489,7 +698,7 @@ fn decode_fixed(ty: SqlType, b: &[u8]) -> Result<Value> {
                 .map_err(|_| Error::corrupt("typed value", 0, "CHAR value is not UTF-8"))?;
             Value::Str(s.trim_end_matches(' ').to_string())
         }
-        SqlType::Varchar | SqlType::Varbinary => {
+        SqlType::Varchar | SqlType::Varbinary | SqlType::Decimal { .. } => {
             return Err(Error::InvalidArgument(format!(
                 "{} is not fixed width",
                 ty.sql_name()
@@ -505,15 +714,24 @@ pub fn encode_value(ty: SqlType, v: &Value) -> Result<Option<Vec<u8>>> {
         (_, Value::Null) => return Ok(None),
         (SqlType::Varchar, Value::Str(s)) => out.extend_from_slice(s.as_bytes()),
         (SqlType::Varbinary, Value::Bytes(b)) => out.extend_from_slice(b),
+        (SqlType::Decimal { .. }, _) => encode_decimal_value(ty, v, &mut out)?,
         _ => encode_fixed(ty, v, &mut out)?,
     }
     Ok(Some(out))
 }
 
 /// Decodes a non-key cell value written by [`encode_value`] (or by Phoenix for the types
-/// whose encodings match). An empty VARCHAR/VARBINARY value is NULL, as in Phoenix.
+/// whose encodings match). An empty VARCHAR/VARBINARY/DECIMAL value is NULL, as in Phoenix.
 pub fn decode_value(ty: SqlType, b: &[u8]) -> Result<Value> {
     match ty {
+        SqlType::Decimal { .. } => Ok(if b.is_empty() {
+            Value::Null
+        } else {
+            Value::Decimal(
+                decode_decimal(ty, b, 0)
+                    .map_err(|why| Error::corrupt(format!("{} value", ty.sql_name()), 0, why))?,
+            )
+        }),
         SqlType::Varchar => {
             if b.is_empty() {
                 return Ok(Value::Null);
@@ -552,9 +770,12 @@ pub fn encode_key_column(
 ) -> Result<()> {
     let start = out.len();
     match ty {
-        SqlType::Varchar | SqlType::Varbinary => {
+        SqlType::Varchar | SqlType::Varbinary | SqlType::Decimal { .. } => {
             match (ty, v) {
                 (_, Value::Null) => {}
+                // No PDecimal byte is 0x00 or 0xFF (see `encode_decimal`): the separators
+                // stay unambiguous.
+                (SqlType::Decimal { .. }, _) => encode_decimal_value(ty, v, out)?,
                 (SqlType::Varchar, Value::Str(s)) => {
                     if s.as_bytes().contains(&0) {
                         return Err(Error::InvalidArgument(
@@ -632,25 +853,29 @@ pub fn decode_key_column(
             decode_fixed(ty, &b)
         }
         None => {
-            let (mut body, used) = match order {
-                SortOrder::Asc if last => (rest.to_vec(), rest.len()),
+            let (body, used) = match order {
+                SortOrder::Asc if last => (rest, rest.len()),
                 SortOrder::Asc => match rest.iter().position(|&b| b == SEPARATOR) {
-                    Some(i) => (rest[..i].to_vec(), i + 1),
+                    Some(i) => (&rest[..i], i + 1),
                     // Phoenix drops trailing separators of NULL columns.
-                    None => (rest.to_vec(), rest.len()),
+                    None => (rest, rest.len()),
                 },
                 SortOrder::Desc => match rest.iter().position(|&b| b == DESC_SEPARATOR) {
-                    Some(i) => (rest[..i].to_vec(), i + 1),
-                    None => (rest.to_vec(), rest.len()),
+                    Some(i) => (&rest[..i], i + 1),
+                    None => (rest, rest.len()),
                 },
             };
-            if order == SortOrder::Desc {
-                invert(&mut body);
-            }
             *pos += used;
             if body.is_empty() {
                 return Ok(Value::Null);
             }
+            let flip = if order == SortOrder::Desc { 0xFF } else { 0 };
+            if let SqlType::Decimal { .. } = ty {
+                return decode_decimal(ty, body, flip)
+                    .map(Value::Decimal)
+                    .map_err(|why| corrupt(format!("{} key column: {why}", ty.sql_name())));
+            }
+            let body: Vec<u8> = body.iter().map(|b| b ^ flip).collect();
             match ty {
                 SqlType::Varbinary => Ok(Value::Bytes(body)),
                 _ => String::from_utf8(body)
@@ -743,6 +968,199 @@ mod tests {
         assert!(decode_value(SqlType::Integer, &[1, 2]).is_err());
     }
 
+    const DEC_10_2: SqlType = SqlType::Decimal {
+        precision: 10,
+        scale: 2,
+    };
+
+    /// The last-column ASC key bytes (= the cell value bytes) of a DECIMAL value.
+    fn dec_bytes(ty: SqlType, unscaled: i128) -> Vec<u8> {
+        let mut out = Vec::new();
+        let r = encode_key_column(
+            ty,
+            SortOrder::Asc,
+            &Value::Decimal(unscaled),
+            true,
+            &mut out,
+        );
+        assert!(r.is_ok(), "{r:?}");
+        out
+    }
+
+    /// Phoenix's `PDecimal` bytes, derived by hand from `PDecimal.toBytes(Object)`:
+    /// `NumberUtil.normalize` (stripTrailingZeros), `getLength` = (neg ? 2 : 1) +
+    /// (precision + 1 + (scale odd ? 1 : 0)) / 2, then `PDataType.toBytes(v, result, 0, len)`:
+    /// an odd scale makes the first (lowest) digit `(u % 10) * 10` (multiplyBy = 10); positive:
+    /// `scale -= (len - 2) * 2`, exponent byte `(-(scale + expOffset) / 2 + 65) | 0x80`, digit
+    /// bytes `d + 1`; negative: `scale -= (len - 3) * 2`, exponent byte
+    /// `~(-(scale + expOffset) / 2 + 65 + 128) & 0x7F`, digit bytes `101 - d` (Java's
+    /// remainder of a negative number is negative), terminal byte 102 last.
+    #[test]
+    fn decimal_reference_vectors() {
+        let cases: [(i128, &[u8]); 10] = [
+            // 0.00 -> signum 0 -> ZERO_BYTE.
+            (0, &[0x80]),
+            // 1.00 -> 1 (u=1, scale 0, precision 1); len = 1 + 2/2 = 2; scale 0;
+            // exp = (0 + 65) | 0x80 = 0xC1; digit 1 -> 0x02.
+            (100, &[0xC1, 0x02]),
+            // -1 -> len = 2 + 1 = 3; scale -= 0; exp = ~(65 + 128) & 0x7F = ~0xC1 & 0x7F = 0x3E;
+            // digit -1 -> -1 + 101 = 100 = 0x64; terminal 102 = 0x66.
+            (-100, &[0x3E, 0x64, 0x66]),
+            // 12.34 (u=1234, scale 2, precision 4); len = 1 + 5/2 = 3; scale = 2 - 2 = 0;
+            // exp 0xC1; digits 1234 % 100 = 34 -> 35 = 0x23, then 12 -> 13 = 0x0D.
+            (1234, &[0xC1, 0x0D, 0x23]),
+            // -12.34: len = 2 + 2 = 4; scale = 2 - (4 - 3) * 2 = 0; exp 0x3E;
+            // digits -34 -> 67 = 0x43, -12 -> 89 = 0x59; terminal 0x66.
+            (-1234, &[0x3E, 0x59, 0x43, 0x66]),
+            // 100.00 -> 1E+2 (u=1, scale -2, precision 1); len = 2; expOffset 0;
+            // exp = (-(-2) / 2 + 65) | 0x80 = 66 | 0x80 = 0xC2; digit 1 -> 0x02.
+            (10000, &[0xC2, 0x02]),
+            // 0.01 (u=1, scale 2); len = 2; exp = (-2 / 2 + 65) | 0x80 = 0xC0; digit 0x02.
+            (1, &[0xC0, 0x02]),
+            // 1.50 -> 1.5 (u=15, scale 1 odd, precision 2); len = 1 + 4/2 = 3; expOffset 1;
+            // scale = 1 - 2 = -1; exp = (-(-1 + 1) / 2 + 65) | 0x80 = 0xC1;
+            // digits 15 % 10 = 5 -> 5 * 10 + 1 = 51 = 0x33, then 1 -> 0x02.
+            (150, &[0xC1, 0x02, 0x33]),
+            // -1.5: len = 2 + 2 = 4; scale = 1 - 2 = -1; exp 0x3E;
+            // digits -5 -> -50 + 101 = 51 = 0x33, -1 -> 0x64; terminal 0x66.
+            (-150, &[0x3E, 0x64, 0x33, 0x66]),
+            // 12345678.9 (u=123456789, scale 1 odd, precision 9); len = 1 + 11/2 = 6;
+            // scale = 1 - 8 = -7; exp = (-(-7 + 1) / 2 + 65) | 0x80 = 68 | 0x80 = 0xC4;
+            // digits 9 * 10 -> 91 = 0x5B, 78 -> 0x4F, 56 -> 0x39, 34 -> 0x23, 12 -> 0x0D.
+            (1_234_567_890, &[0xC4, 0x0D, 0x23, 0x39, 0x4F, 0x5B]),
+        ];
+        for (unscaled, want) in cases {
+            let got = dec_bytes(DEC_10_2, unscaled);
+            assert_eq!(got, want, "{unscaled}");
+            assert_eq!(
+                encode_value(DEC_10_2, &Value::Decimal(unscaled)).ok(),
+                Some(Some(want.to_vec()))
+            );
+            assert_eq!(
+                decode_value(DEC_10_2, want).ok(),
+                Some(Value::Decimal(unscaled))
+            );
+            // DESC: inverted, then the DESC separator.
+            let mut desc = Vec::new();
+            let r = encode_key_column(
+                DEC_10_2,
+                SortOrder::Desc,
+                &Value::Decimal(unscaled),
+                false,
+                &mut desc,
+            );
+            assert!(r.is_ok());
+            let mut inv: Vec<u8> = want.iter().map(|b| !b).collect();
+            inv.push(DESC_SEPARATOR);
+            assert_eq!(desc, inv);
+            let mut pos = 0;
+            assert_eq!(
+                decode_key_column(DEC_10_2, SortOrder::Desc, &desc, &mut pos, false).ok(),
+                Some(Value::Decimal(unscaled))
+            );
+            assert_eq!(pos, desc.len());
+        }
+        // The same number at another column scale has the same bytes: 12.34 in DECIMAL(6,4).
+        let d64 = SqlType::Decimal {
+            precision: 6,
+            scale: 4,
+        };
+        assert_eq!(dec_bytes(d64, 123_400), [0xC1, 0x0D, 0x23]);
+        // 38 nines at scale 1, negative: precision 38, odd scale -> getLength = 2 + 40/2 = 22 >
+        // MAX_BIG_DECIMAL_BYTES, so 21 bytes without the terminal byte. scale = 1 - (22 - 3) * 2
+        // = -37; exp = ~(-(-37 + 1) / 2 + 193) & 0x7F = ~211 & 0x7F = 44 = 0x2C. Digits from
+        // the end: first -9 (divideBy 10) -> -90 + 101 = 11 = 0x0B, then the 37 nines left
+        // give eighteen -99 (-> 2) and a leading -9 (-> 92 = 0x5C): 20 digit bytes.
+        let d38 = SqlType::Decimal {
+            precision: 38,
+            scale: 1,
+        };
+        let nines = 10i128.pow(38) - 1;
+        let mut want = vec![0x2C, 0x5C];
+        want.extend([0x02; 18]);
+        want.push(0x0B);
+        assert_eq!(dec_bytes(d38, -nines), want);
+        assert_eq!(decode_value(d38, &want).ok(), Some(Value::Decimal(-nines)));
+        // Positive: len = 1 + 40/2 = 21, exp = (18 + 65) | 0x80 = 0xD3; digits 9 -> 10,
+        // eighteen 99 -> 100, 90 -> 91.
+        let mut want = vec![0xD3, 10];
+        want.extend([100; 18]);
+        want.push(91);
+        assert_eq!(dec_bytes(d38, nines), want);
+        assert_eq!(decode_value(d38, &want).ok(), Some(Value::Decimal(nines)));
+        // The smallest DECIMAL(38,38) value, 1E-38 (u=1, scale 38): len 2; scale = 38;
+        // exp = (-38 / 2 + 65) | 0x80 = 46 | 0x80 = 0xAE; digit 1 -> 0x02.
+        let tiny = SqlType::Decimal {
+            precision: 38,
+            scale: 38,
+        };
+        assert_eq!(dec_bytes(tiny, 1), [0xAE, 0x02]);
+        assert_eq!(
+            decode_value(tiny, &[0xAE, 0x02]).ok(),
+            Some(Value::Decimal(1))
+        );
+        // 1E+37 in DECIMAL(38,0) (u=1, scale -37 odd): len = 1 + 3/2 = 2;
+        // scale = -37; exp = (-(-37 + 1) / 2 + 65) | 0x80 = 83 | 0x80 = 0xD3; digit 1 * 10 -> 11.
+        let whole = SqlType::Decimal {
+            precision: 38,
+            scale: 0,
+        };
+        assert_eq!(dec_bytes(whole, 10i128.pow(37)), [0xD3, 0x0B]);
+    }
+
+    #[test]
+    fn decimal_decoding_checks_the_bytes_and_the_column() {
+        let bad = |ty: SqlType, b: &[u8]| {
+            let value = decode_value(ty, b);
+            let mut pos = 0;
+            let key = decode_key_column(ty, SortOrder::Asc, b, &mut pos, true);
+            value.is_err() && key.is_err()
+        };
+        // Malformed: no digit, a digit byte out of range, a terminal byte on a positive.
+        assert!(bad(DEC_10_2, &[0xC1]));
+        assert!(bad(DEC_10_2, &[0x3E, 0x66]));
+        assert!(bad(DEC_10_2, &[0xC1, 0x00]));
+        assert!(bad(DEC_10_2, &[0xC1, 0x65]));
+        assert!(bad(DEC_10_2, &[0xC1, 0x02, 0x66]));
+        assert!(bad(DEC_10_2, &[0x3E, 0x01, 0x66]));
+        assert!(bad(DEC_10_2, &[0x3E, 0x66, 0x64, 0x66]));
+        // The old 16-byte form of 12.50 is not a PDecimal.
+        let mut old = [0u8; 16];
+        old[0] = 0x80;
+        old[15] = 0xE2;
+        old[14] = 0x04;
+        assert!(bad(DEC_10_2, &old));
+        // Valid PDecimal bytes of values that do not fit DECIMAL(10,2): 0.001 (three digits
+        // after the point), 1E+10 (11 digits before it), 1E+200.
+        assert!(bad(DEC_10_2, &[0xBF, 0x0B]));
+        assert!(bad(DEC_10_2, &[0xC6, 0x02]));
+        assert!(bad(DEC_10_2, &[0xFF, 0x02]));
+        assert!(bad(DEC_10_2, &[0x00, 0x64, 0x66]));
+        // Encoding checks the precision too.
+        let mut out = Vec::new();
+        let too_big = Value::Decimal(10i128.pow(10));
+        assert!(encode_key_column(DEC_10_2, SortOrder::Asc, &too_big, true, &mut out).is_err());
+        assert!(encode_value(DEC_10_2, &too_big).is_err());
+        assert!(encode_value(DEC_10_2, &Value::I32(1)).is_err());
+        // Accepted as Phoenix's decoder accepts them: a 1.0 written with a trailing zero
+        // digit, and a negative without its terminal byte.
+        assert_eq!(
+            decode_value(DEC_10_2, &[0xC1, 0x02, 0x01]).ok(),
+            Some(Value::Decimal(100))
+        );
+        assert_eq!(
+            decode_value(DEC_10_2, &[0x3E, 0x64]).ok(),
+            Some(Value::Decimal(-100))
+        );
+        // NULL: the empty value (an empty cell; an empty key column).
+        assert_eq!(decode_value(DEC_10_2, &[]).ok(), Some(Value::Null));
+        let mut k = Vec::new();
+        let r = encode_key_column(DEC_10_2, SortOrder::Asc, &Value::Null, false, &mut k);
+        assert!(r.is_ok());
+        assert_eq!(k, [SEPARATOR]);
+        assert_eq!(DEC_10_2.fixed_width(), None);
+    }
+
     mod props {
         use super::super::*;
         use proptest::prelude::*;
@@ -753,6 +1171,83 @@ mod tests {
                 Ok(()) => out,
                 Err(e) => panic!("encode {v:?} as {ty:?}: {e}"),
             }
+        }
+
+        /// Asserts that the keys of `va` and `vb` over `cols` sort like the tuples (DESC
+        /// columns reversed, NULL first) and that the first decodes back to its values.
+        fn check_composite(
+            cols: &[(SqlType, SortOrder)],
+            va: &[Value],
+            vb: &[Value],
+        ) -> std::result::Result<(), TestCaseError> {
+            let key = |v: &[Value]| {
+                let mut out = Vec::new();
+                for (i, ((ty, o), x)) in cols.iter().zip(v).enumerate() {
+                    if let Err(e) = encode_key_column(*ty, *o, x, i + 1 == cols.len(), &mut out) {
+                        panic!("{e}");
+                    }
+                }
+                out
+            };
+            let mut want = Ordering::Equal;
+            for ((_, o), (x, y)) in cols.iter().zip(va.iter().zip(vb)) {
+                let c = x.sql_cmp(y).unwrap_or(Ordering::Equal);
+                let c = if *o == SortOrder::Desc {
+                    c.reverse()
+                } else {
+                    c
+                };
+                if c != Ordering::Equal {
+                    want = c;
+                    break;
+                }
+            }
+            let (ka, kb) = (key(va), key(vb));
+            prop_assert_eq!(ka.cmp(&kb), want, "{:?} vs {:?}", va, vb);
+            let mut pos = 0;
+            let mut back = Vec::new();
+            for (i, (ty, o)) in cols.iter().enumerate() {
+                back.push(decode_key_column(*ty, *o, &ka, &mut pos, i + 1 == cols.len()).ok());
+            }
+            prop_assert_eq!(back, va.iter().cloned().map(Some).collect::<Vec<_>>());
+            prop_assert_eq!(pos, ka.len());
+            Ok(())
+        }
+
+        /// An independent derivation of Phoenix's `PDecimal` bytes from the decimal digits
+        /// (not from its arithmetic): strip trailing zeros, pad the digit string with zeros
+        /// so that base-100 pairs align on the decimal point, and write the pairs after the
+        /// exponent of the leading pair.
+        fn pdecimal_by_digits(unscaled: i128, scale: u8) -> Vec<u8> {
+            if unscaled == 0 {
+                return vec![0x80];
+            }
+            let negative = unscaled < 0;
+            let mut digits = unscaled.unsigned_abs().to_string();
+            let mut scale = i32::from(scale);
+            while digits.ends_with('0') {
+                digits.pop();
+                scale -= 1;
+            }
+            // The power of ten of the leading digit; an even one is the low digit of a pair.
+            let p = digits.len() as i32 - scale - 1;
+            if p.rem_euclid(2) == 0 {
+                digits.insert(0, '0');
+            }
+            if digits.len() % 2 == 1 {
+                digits.push('0');
+            }
+            let e = p.div_euclid(2);
+            let mut out = vec![if negative { 62 - e } else { 128 + 65 + e } as u8];
+            for pair in digits.as_bytes().chunks(2) {
+                let d = (pair[0] - b'0') * 10 + (pair[1] - b'0');
+                out.push(if negative { 101 - d } else { d + 1 });
+            }
+            // The terminal byte, unless the value would exceed 21 bytes.
+            if negative && out.len() < 21 {
+                out.push(102);
+            }
+            out
         }
 
         /// Values of one type, chosen to exercise signs, prefixes and extremes.
@@ -770,9 +1265,23 @@ mod tests {
                     .prop_filter("no NaN payloads", |f| !f.is_nan())
                     .prop_map(Value::F64)
                     .boxed(),
-                SqlType::Decimal { .. } => (-(10i128.pow(20)) + 1..10i128.pow(20))
-                    .prop_map(Value::Decimal)
-                    .boxed(),
+                // NULL, zero, the extremes, any value, small ones, and values with trailing
+                // zeros (which Phoenix strips, so their encodings are short).
+                SqlType::Decimal { precision, .. } => {
+                    let lim = 10i128.pow(u32::from(precision));
+                    let zeros = u32::from(precision).saturating_sub(2);
+                    prop_oneof![
+                        Just(Value::Null),
+                        Just(Value::Decimal(0)),
+                        Just(Value::Decimal(lim - 1)),
+                        Just(Value::Decimal(1 - lim)),
+                        (1 - lim..lim).prop_map(Value::Decimal),
+                        (-1000i128..1000).prop_map(Value::Decimal),
+                        (-99i128..100, 0..=zeros)
+                            .prop_map(|(x, k)| Value::Decimal(x * 10i128.pow(k))),
+                    ]
+                    .boxed()
+                }
                 SqlType::Boolean => any::<bool>().prop_map(Value::Bool).boxed(),
                 SqlType::Date => any::<i32>().prop_map(|d| Value::Date(d / 1000)).boxed(),
                 SqlType::Time => (0i64..86_400_000).prop_map(Value::Time).boxed(),
@@ -797,7 +1306,24 @@ mod tests {
             }
         }
 
-        const TYPES: [SqlType; 14] = [
+        const D10_2: SqlType = SqlType::Decimal {
+            precision: 10,
+            scale: 2,
+        };
+        const D38_11: SqlType = SqlType::Decimal {
+            precision: 38,
+            scale: 11,
+        };
+        const D20_3: SqlType = SqlType::Decimal {
+            precision: 20,
+            scale: 3,
+        };
+        const D5_5: SqlType = SqlType::Decimal {
+            precision: 5,
+            scale: 5,
+        };
+
+        const TYPES: [SqlType; 17] = [
             SqlType::TinyInt,
             SqlType::SmallInt,
             SqlType::Integer,
@@ -807,6 +1333,18 @@ mod tests {
             SqlType::Decimal {
                 precision: 20,
                 scale: 3,
+            },
+            SqlType::Decimal {
+                precision: 38,
+                scale: 11,
+            },
+            SqlType::Decimal {
+                precision: 38,
+                scale: 0,
+            },
+            SqlType::Decimal {
+                precision: 5,
+                scale: 5,
             },
             SqlType::Boolean,
             SqlType::Date,
@@ -853,6 +1391,46 @@ mod tests {
                 if let Ok(Some(v)) = encode_value(ty, &a) {
                     prop_assert_eq!(decode_value(ty, &v).ok(), Some(a.clone()));
                 }
+                // DECIMAL values are Phoenix's bytes: they match the digit-string derivation,
+                // equal the last ASC key bytes (so cell values sort too), are at most 21
+                // bytes long and hold no separator byte.
+                if let (SqlType::Decimal { scale, .. }, Value::Decimal(x)) = (ty, &a) {
+                    let v = encode_value(ty, &a).ok().flatten().unwrap_or_default();
+                    prop_assert_eq!(&v, &pdecimal_by_digits(*x, scale), "{}", x);
+                    prop_assert_eq!(&v, &enc(ty, SortOrder::Asc, &a, true));
+                    prop_assert!(v.len() <= 21);
+                    prop_assert!(!v.contains(&SEPARATOR) && !v.contains(&DESC_SEPARATOR));
+                }
+            }
+
+            /// Decoding arbitrary bytes as DECIMAL never panics, and whatever decodes
+            /// re-encodes to bytes that decode to the same value.
+            #[test]
+            fn decimal_decoding_any_bytes(
+                b in proptest::collection::vec(prop_oneof![Just(0x80u8), 40u8..110, 170u8..215, any::<u8>()], 0..24),
+                t in 0usize..3,
+            ) {
+                let ty = [
+                    SqlType::Decimal { precision: 38, scale: 0 },
+                    SqlType::Decimal { precision: 38, scale: 38 },
+                    SqlType::Decimal { precision: 10, scale: 2 },
+                ][t];
+                for order in [SortOrder::Asc, SortOrder::Desc] {
+                    for last in [true, false] {
+                        let mut pos = 0;
+                        if let Ok(v) = decode_key_column(ty, order, &b, &mut pos, last) {
+                            prop_assert!(pos <= b.len());
+                            let again = enc(ty, order, &v, last);
+                            let mut p2 = 0;
+                            prop_assert_eq!(decode_key_column(ty, order, &again, &mut p2, last).ok(), Some(v));
+                        }
+                    }
+                }
+                if let Ok(v) = decode_value(ty, &b) {
+                    if let Ok(Some(again)) = encode_value(ty, &v) {
+                        prop_assert_eq!(decode_value(ty, &again).ok(), Some(v));
+                    }
+                }
             }
 
             /// Composite keys (VARCHAR ASC, INTEGER DESC, VARCHAR DESC, TIMESTAMP ASC,
@@ -869,34 +1447,40 @@ mod tests {
                     (SqlType::Timestamp, SortOrder::Asc),
                     (SqlType::Varchar, SortOrder::Asc),
                 ];
-                let va = [a.0, a.1, a.2, a.3, a.4];
-                let vb = [b.0, b.1, b.2, b.3, b.4];
-                let key = |v: &[Value]| {
-                    let mut out = Vec::new();
-                    for (i, ((ty, o), x)) in cols.iter().zip(v).enumerate() {
-                        if let Err(e) = encode_key_column(*ty, *o, x, i + 1 == cols.len(), &mut out) {
-                            panic!("{e}");
-                        }
-                    }
-                    out
-                };
-                let mut want = Ordering::Equal;
-                for ((_, o), (x, y)) in cols.iter().zip(va.iter().zip(&vb)) {
-                    let c = x.sql_cmp(y).unwrap_or(Ordering::Equal);
-                    let c = if *o == SortOrder::Desc { c.reverse() } else { c };
-                    if c != Ordering::Equal {
-                        want = c;
-                        break;
-                    }
-                }
-                let (ka, kb) = (key(&va), key(&vb));
-                prop_assert_eq!(ka.cmp(&kb), want, "{:?} vs {:?}", va, vb);
-                let mut pos = 0;
-                let mut back = Vec::new();
-                for (i, (ty, o)) in cols.iter().enumerate() {
-                    back.push(decode_key_column(*ty, *o, &ka, &mut pos, i + 1 == cols.len()).ok());
-                }
-                prop_assert_eq!(back, va.iter().cloned().map(Some).collect::<Vec<_>>());
+                check_composite(&cols, &[a.0, a.1, a.2, a.3, a.4], &[b.0, b.1, b.2, b.3, b.4])?;
+            }
+
+            /// Composite keys with variable-length DECIMAL columns followed by others
+            /// (DECIMAL ASC, INTEGER ASC, DECIMAL DESC, VARCHAR ASC, DECIMAL ASC last) sort
+            /// like the tuples, NULLs, zeros and trailing zeros included.
+            #[test]
+            fn composite_order_with_decimals(
+                a in (values(D10_2), values(SqlType::Integer), values(D38_11), values(SqlType::Varchar), values(D20_3)),
+                b in (values(D10_2), values(SqlType::Integer), values(D38_11), values(SqlType::Varchar), values(D20_3)),
+            ) {
+                let cols = [
+                    (D10_2, SortOrder::Asc),
+                    (SqlType::Integer, SortOrder::Asc),
+                    (D38_11, SortOrder::Desc),
+                    (SqlType::Varchar, SortOrder::Asc),
+                    (D20_3, SortOrder::Asc),
+                ];
+                check_composite(&cols, &[a.0, a.1, a.2, a.3, a.4], &[b.0, b.1, b.2, b.3, b.4])?;
+            }
+
+            /// DECIMALs next to each other (DESC, ASC, DESC last); small values so that
+            /// equal leading columns are common.
+            #[test]
+            fn composite_order_decimal_runs(
+                a in (values(D5_5), values(D5_5), values(D10_2)),
+                b in (values(D5_5), values(D5_5), values(D10_2)),
+            ) {
+                let cols = [
+                    (D5_5, SortOrder::Desc),
+                    (D5_5, SortOrder::Asc),
+                    (D10_2, SortOrder::Desc),
+                ];
+                check_composite(&cols, &[a.0, a.1, a.2], &[b.0, b.1, b.2])?;
             }
         }
 
