@@ -396,6 +396,16 @@ impl BlockCursor {
         self.valid.then(|| (self.key(block), self.seq_id))
     }
 
+    /// The current cell's row key; `None` if the cursor is not on a cell.
+    #[inline]
+    pub fn current_row<'a>(&'a self, block: &'a [u8]) -> Option<&'a [u8]> {
+        if !self.valid {
+            return None;
+        }
+        // Decoding checked that the key holds its row.
+        self.key(block).get(2..2 + self.row_len as usize)
+    }
+
     /// The current key.
     #[inline]
     pub fn key<'a>(&'a self, block: &'a [u8]) -> &'a [u8] {

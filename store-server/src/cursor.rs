@@ -20,6 +20,11 @@ pub trait CellCursor: Send {
     fn peek_key(&self) -> Option<(&[u8], u64)> {
         None
     }
+    /// The current cell's row: what a row loop compares, without building the cell.
+    #[inline]
+    fn peek_row(&self) -> Option<&[u8]> {
+        self.peek().map(|c| c.row)
+    }
     /// Moves to the next cell (nothing once exhausted).
     fn advance(&mut self) -> Result<()>;
     /// Positions at the first cell at or after `probe` (a search cell from [`probe`]).
@@ -160,6 +165,10 @@ impl<C: CellCursor + ?Sized> CellCursor for Box<C> {
         (**self).peek_key()
     }
 
+    fn peek_row(&self) -> Option<&[u8]> {
+        (**self).peek_row()
+    }
+
     fn advance(&mut self) -> Result<()> {
         (**self).advance()
     }
@@ -217,7 +226,7 @@ impl<'a> Head<'a> {
 /// one comparison per level, where a binary heap (HBase's `KeyValueHeap`) needs two. Ties
 /// (identical key and sequence id) go to the earlier child. Children of one concrete type
 /// (a compaction's store files) merge without dynamic dispatch.
-pub struct MergeCursor<C: CellCursor = Box<dyn CellCursor>> {
+pub struct MergeCursor<C: CellCursor> {
     children: Vec<C>,
     /// `tree[0]` is the winning child; `tree[n]` for `n` in `1..k` the child that lost the
     /// match at internal node `n`. Child `j` is leaf `k + j`; the parent of node `n` is
@@ -292,14 +301,22 @@ impl<C: CellCursor> MergeCursor<C> {
 }
 
 impl<C: CellCursor> CellCursor for MergeCursor<C> {
+    #[inline(always)]
     fn peek(&self) -> Option<CellSlices<'_>> {
         self.winner().and_then(|c| c.peek())
     }
 
+    #[inline]
     fn peek_key(&self) -> Option<(&[u8], u64)> {
         self.winner().and_then(|c| c.peek_key())
     }
 
+    #[inline]
+    fn peek_row(&self) -> Option<&[u8]> {
+        self.winner().and_then(|c| c.peek_row())
+    }
+
+    #[inline]
     fn advance(&mut self) -> Result<()> {
         // One child (a compacted store, nothing in the memstore) has no matches to replay.
         if let [only] = self.children.as_mut_slice() {
@@ -352,7 +369,7 @@ mod tests {
         let mem = Arc::new(MemStore::new());
         mem.add(put("a", 3, 20));
         mem.add(put("b", 5, 30)); // invisible at read point 25
-        let mut m: MergeCursor = MergeCursor::new(vec![
+        let mut m: MergeCursor<Box<dyn CellCursor>> = MergeCursor::new(vec![
             Box::new(a),
             Box::new(b),
             Box::new(MemCursor::new(mem, 25)),

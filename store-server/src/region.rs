@@ -16,7 +16,7 @@ use crate::mvcc::Mvcc;
 use crate::row::RowCells;
 use crate::scan::{Bound, Get, RowResult, Scan};
 use crate::schema::{Durability, RegionInfo, TableDescriptor};
-use crate::store::Store;
+use crate::store::{SourceCursor, Store};
 use crate::storefile::StoreFile;
 use crate::wal::{Wal, WalEntry};
 
@@ -410,7 +410,7 @@ impl Region {
             Bound::Unbounded => None,
             Bound::Inclusive(r) | Bound::Exclusive(r) => Some(r.as_slice()),
         };
-        let mut children: Vec<Box<dyn CellCursor>> = Vec::new();
+        let mut children = Vec::new();
         let publishing = self.publishing.read();
         for (fam, store) in &self.stores {
             if !scan.wants_family(fam) {
@@ -549,7 +549,7 @@ impl Region {
 
 /// Iterates the rows of one region for one scan.
 pub struct RegionScanner {
-    cursor: MergeCursor,
+    cursor: MergeCursor<SourceCursor>,
     hi: Bound,
     scan: Arc<Scan>,
     matcher: RowMatcher,
@@ -592,10 +592,10 @@ impl RegionScanner {
             filter.and_then(|f| f.cells_per_row())
         };
         loop {
-            match self.cursor.peek() {
+            match self.cursor.peek_row() {
                 None => return Ok(false),
-                Some(c) if self.hi.is_past(c.row) => return Ok(false),
-                Some(c) => self.row.start(c.row),
+                Some(r) if self.hi.is_past(r) => return Ok(false),
+                Some(r) => self.row.start(r),
             }
             if !filter.is_none_or(|f| f.row_passes(self.row.row())) {
                 let mut next = self.row.row().to_vec();
@@ -605,14 +605,17 @@ impl RegionScanner {
             }
             self.matcher.start_row();
             let mut skipped = 0u32;
-            while let Some(c) = self.cursor.peek() {
-                if c.row != self.row.row() {
+            // The row is compared before the cell is built: cells a first-key-only row
+            // skips are never built at all.
+            while let Some(r) = self.cursor.peek_row() {
+                if r != self.row.row() {
                     break;
                 }
                 if max_cells.is_some_and(|n| self.row.len() >= n) {
                     self.cursor.advance()?;
                     continue;
                 }
+                let Some(c) = self.cursor.peek() else { break };
                 match self.matcher.check(&c) {
                     Verdict::Keep => {
                         skipped = 0;

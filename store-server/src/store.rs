@@ -7,11 +7,74 @@ use std::sync::Arc;
 use hfile::BlockCache;
 use parking_lot::RwLock;
 
+use hfile::{Cell, CellSlices};
+
 use crate::cursor::{CellCursor, MemCursor};
 use crate::error::{Error, Result};
 use crate::memstore::MemStore;
 use crate::schema::FamilyDescriptor;
-use crate::storefile::{write_store_file, FileMeta, StoreFile};
+use crate::storefile::{write_store_file, FileCursor, FileMeta, StoreFile};
+
+/// A cursor over one source of a store: a memstore or a store file. An enum rather than a
+/// boxed trait object, so that the merge and the scanner's row loop inline the calls they
+/// make for every cell.
+// A scan holds a handful of these, and the file cursor is the one read per cell: kept
+// inline rather than boxed behind another pointer.
+#[allow(clippy::large_enum_variant)]
+pub enum SourceCursor {
+    /// An active memstore or a snapshot being flushed.
+    Mem(MemCursor),
+    /// A store file.
+    File(FileCursor),
+}
+
+impl CellCursor for SourceCursor {
+    #[inline(always)]
+    fn peek(&self) -> Option<CellSlices<'_>> {
+        match self {
+            SourceCursor::Mem(c) => c.peek(),
+            SourceCursor::File(c) => c.peek(),
+        }
+    }
+
+    #[inline]
+    fn peek_key(&self) -> Option<(&[u8], u64)> {
+        match self {
+            SourceCursor::Mem(c) => c.peek_key(),
+            SourceCursor::File(c) => c.peek_key(),
+        }
+    }
+
+    #[inline]
+    fn peek_row(&self) -> Option<&[u8]> {
+        match self {
+            SourceCursor::Mem(c) => c.peek_row(),
+            SourceCursor::File(c) => c.peek_row(),
+        }
+    }
+
+    #[inline]
+    fn advance(&mut self) -> Result<()> {
+        match self {
+            SourceCursor::Mem(c) => c.advance(),
+            SourceCursor::File(c) => c.advance(),
+        }
+    }
+
+    fn seek(&mut self, probe: &Cell) -> Result<()> {
+        match self {
+            SourceCursor::Mem(c) => c.seek(probe),
+            SourceCursor::File(c) => c.seek(probe),
+        }
+    }
+
+    fn reseek(&mut self, probe: &Cell) -> Result<()> {
+        match self {
+            SourceCursor::Mem(c) => c.reseek(probe),
+            SourceCursor::File(c) => c.reseek(probe),
+        }
+    }
+}
 
 /// The mutable part of a store, replaced as a whole under a short write lock.
 #[derive(Clone, Debug)]
@@ -205,16 +268,19 @@ impl Store {
         lo: &[u8],
         hi: Option<&[u8]>,
         cache_blocks: bool,
-    ) -> Result<Vec<Box<dyn CellCursor>>> {
+    ) -> Result<Vec<SourceCursor>> {
         let st = self.state();
-        let mut out: Vec<Box<dyn CellCursor>> = Vec::new();
+        let mut out = Vec::new();
         // An empty memstore holds nothing this reader may see: a write is added to the
         // memstore before the read point can pass it.
         if !st.active.is_empty() {
-            out.push(Box::new(MemCursor::new(st.active.clone(), read_point)));
+            out.push(SourceCursor::Mem(MemCursor::new(
+                st.active.clone(),
+                read_point,
+            )));
         }
         if let Some(s) = &st.snapshot {
-            out.push(Box::new(MemCursor::new(s.clone(), read_point)));
+            out.push(SourceCursor::Mem(MemCursor::new(s.clone(), read_point)));
         }
         let single = hi.filter(|h| *h == lo);
         for f in st.files.iter().rev() {
@@ -226,7 +292,7 @@ impl Store {
                     continue;
                 }
             }
-            out.push(Box::new(f.cursor(cache_blocks)));
+            out.push(SourceCursor::File(f.cursor(cache_blocks)));
         }
         Ok(out)
     }

@@ -191,6 +191,9 @@ impl FileCursor {
 }
 
 impl CellCursor for FileCursor {
+    // Always inlined: built in the caller's frame, the cell is not copied out of a
+    // returned struct (whose one-byte type field stalls the copy's wide loads).
+    #[inline(always)]
     fn peek(&self) -> Option<CellSlices<'_>> {
         if !self.valid {
             return None;
@@ -201,6 +204,7 @@ impl CellCursor for FileCursor {
         })
     }
 
+    #[inline]
     fn peek_key(&self) -> Option<(&[u8], u64)> {
         if !self.valid {
             return None;
@@ -209,6 +213,15 @@ impl CellCursor for FileCursor {
         Some((key, self.seq(seq)))
     }
 
+    #[inline]
+    fn peek_row(&self) -> Option<&[u8]> {
+        if !self.valid {
+            return None;
+        }
+        self.scanner.current_row()
+    }
+
+    #[inline]
     fn advance(&mut self) -> Result<()> {
         if self.valid {
             self.valid = self.scanner.next()?;
