@@ -308,12 +308,28 @@ mod tests {
     use store_server::typed::{ColumnDef, KeyColumn};
 
     fn schema(order: SortOrder, salt: Option<u16>) -> Arc<TypedSchema> {
-        Arc::new(TypedSchema {
-            columns: vec![
-                ColumnDef::key("host", SqlType::Varchar),
-                ColumnDef::key("ts", SqlType::BigInt),
-                ColumnDef::key("name", SqlType::Varchar),
+        key_schema(
+            [
+                ("host", SqlType::Varchar),
+                ("ts", SqlType::BigInt),
+                ("name", SqlType::Varchar),
             ],
+            order,
+            salt,
+        )
+    }
+
+    /// Three key columns, all in `order`, no other columns.
+    fn key_schema(
+        columns: [(&str, SqlType); 3],
+        order: SortOrder,
+        salt: Option<u16>,
+    ) -> Arc<TypedSchema> {
+        Arc::new(TypedSchema {
+            columns: columns
+                .into_iter()
+                .map(|(name, ty)| ColumnDef::key(name, ty))
+                .collect(),
             primary_key: vec![
                 KeyColumn { column: 0, order },
                 KeyColumn { column: 1, order },
@@ -376,20 +392,11 @@ mod tests {
             scale: 2,
         };
         for order in [SortOrder::Asc, SortOrder::Desc] {
-            let s = Arc::new(TypedSchema {
-                columns: vec![
-                    ColumnDef::key("a", dec),
-                    ColumnDef::key("b", SqlType::Varchar),
-                    ColumnDef::key("c", dec),
-                ],
-                primary_key: vec![
-                    KeyColumn { column: 0, order },
-                    KeyColumn { column: 1, order },
-                    KeyColumn { column: 2, order },
-                ],
-                salt_buckets: None,
-                marker: true,
-            });
+            let s = key_schema(
+                [("a", dec), ("b", SqlType::Varchar), ("c", dec)],
+                order,
+                None,
+            );
             let rows = [
                 [
                     Value::Decimal(150),

@@ -334,8 +334,7 @@ impl StoreTable {
     /// stopping before a CHAR column (its values are read back without their padding, so
     /// a value below the pad character would sort out of place). DECIMAL key columns stay:
     /// Phoenix's variable-length base-100 form sorts as the values and decodes exactly. A raw
-    /// table's binary
-    /// `rowkey` is its own order; one read as UTF-8 is converted lossily, so it has none.
+    /// table's binary `rowkey` is its own order; one read as UTF-8 is converted lossily, so it has none.
     fn key_ordering(&self, proj: &[usize], out: &SchemaRef) -> Vec<PhysicalSortExpr> {
         let column = |i: usize, descending: bool| {
             let pos = proj.iter().position(|&p| p == i)?;

@@ -568,6 +568,7 @@ fn decode_decimal(ty: SqlType, b: &[u8], flip: u8) -> std::result::Result<i128, 
         return Ok(0);
     }
     let too_big = || format!("value does not fit {}", ty.sql_name());
+    let too_precise = || format!("value has more than {scale} digits after the point");
     // magnitude = acc × 10^exp10; a last digit ending in 0 contributes only its tens digit,
     // so that 38 significant digits at an odd scale still fit a u128.
     let mut acc: u128 = 0;
@@ -601,11 +602,9 @@ fn decode_decimal(ty: SqlType, b: &[u8], flip: u8) -> std::result::Result<i128, 
         let p = u32::try_from(-shift)
             .ok()
             .and_then(|s| 10u128.checked_pow(s))
-            .ok_or_else(|| format!("value has more than {scale} digits after the point"))?;
+            .ok_or_else(too_precise)?;
         if !acc.is_multiple_of(p) {
-            return Err(format!(
-                "value has more than {scale} digits after the point"
-            ));
+            return Err(too_precise());
         }
         acc / p
     };
@@ -973,18 +972,17 @@ mod tests {
         scale: 2,
     };
 
-    /// The last-column ASC key bytes (= the cell value bytes) of a DECIMAL value.
-    fn dec_bytes(ty: SqlType, unscaled: i128) -> Vec<u8> {
+    /// The key-column bytes of a DECIMAL value.
+    fn dec_key(ty: SqlType, order: SortOrder, unscaled: i128, last: bool) -> Vec<u8> {
         let mut out = Vec::new();
-        let r = encode_key_column(
-            ty,
-            SortOrder::Asc,
-            &Value::Decimal(unscaled),
-            true,
-            &mut out,
-        );
+        let r = encode_key_column(ty, order, &Value::Decimal(unscaled), last, &mut out);
         assert!(r.is_ok(), "{r:?}");
         out
+    }
+
+    /// The last-column ASC key bytes (= the cell value bytes) of a DECIMAL value.
+    fn dec_bytes(ty: SqlType, unscaled: i128) -> Vec<u8> {
+        dec_key(ty, SortOrder::Asc, unscaled, true)
     }
 
     /// Phoenix's `PDecimal` bytes, derived by hand from `PDecimal.toBytes(Object)`:
@@ -1041,15 +1039,7 @@ mod tests {
                 Some(Value::Decimal(unscaled))
             );
             // DESC: inverted, then the DESC separator.
-            let mut desc = Vec::new();
-            let r = encode_key_column(
-                DEC_10_2,
-                SortOrder::Desc,
-                &Value::Decimal(unscaled),
-                false,
-                &mut desc,
-            );
-            assert!(r.is_ok());
+            let desc = dec_key(DEC_10_2, SortOrder::Desc, unscaled, false);
             let mut inv: Vec<u8> = want.iter().map(|b| !b).collect();
             inv.push(DESC_SEPARATOR);
             assert_eq!(desc, inv);

@@ -67,13 +67,6 @@ impl CellCursor for SourceCursor {
             SourceCursor::File(c) => c.seek(probe),
         }
     }
-
-    fn reseek(&mut self, probe: &Cell) -> Result<()> {
-        match self {
-            SourceCursor::Mem(c) => c.reseek(probe),
-            SourceCursor::File(c) => c.reseek(probe),
-        }
-    }
 }
 
 /// The mutable part of a store, replaced as a whole under a short write lock.
