@@ -185,9 +185,11 @@ fn run_workload(args: &YcsbArgs, sh: &Shared<'_>, wl: Workload, run: usize) -> R
                 let ops = total / threads + u64::from(t < total % threads);
                 let seed = mix64(args.seed ^ mix64((run as u64) << 32 | (wl as u64) << 16 | t));
                 let chooser = &chooser;
-                s.spawn(move || client(sh, wl, chooser, ops, seed))
+                std::thread::Builder::new()
+                    .name(format!("ycsb-client-{t}"))
+                    .spawn_scoped(s, move || client(sh, wl, chooser, ops, seed))
             })
-            .collect();
+            .collect::<std::io::Result<_>>()?;
         handles
             .into_iter()
             .map(|h| h.join().map_err(|_| "ycsb client panicked")?)

@@ -106,7 +106,7 @@ impl MemCursor {
 
 impl CellCursor for MemCursor {
     fn peek(&self) -> Option<CellSlices<'_>> {
-        self.pos.current().map(CellSlices::from)
+        self.pos.current()
     }
 
     fn advance(&mut self) -> Result<()> {
@@ -116,7 +116,7 @@ impl CellCursor for MemCursor {
     }
 
     fn seek(&mut self, probe: &Cell) -> Result<()> {
-        self.pos.seek(&MemCell::new(probe.clone()));
+        self.pos.seek(&MemCell::new(probe));
         self.skip_invisible();
         Ok(())
     }
@@ -367,8 +367,8 @@ mod tests {
         let a = VecCursor::new(vec![put("a", 2, 5), put("c", 1, 1)]);
         let b = VecCursor::new(vec![put("a", 2, 9), put("b", 1, 1)]);
         let mem = Arc::new(MemStore::new());
-        mem.add(put("a", 3, 20));
-        mem.add(put("b", 5, 30)); // invisible at read point 25
+        mem.add(&put("a", 3, 20));
+        mem.add(&put("b", 5, 30)); // invisible at read point 25
         let mut m: MergeCursor<Box<dyn CellCursor>> = MergeCursor::new(vec![
             Box::new(a),
             Box::new(b),

@@ -10,33 +10,93 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering as AtomicOrd
 use std::sync::Arc;
 
 use crossbeam_skiplist::{set::Entry, SkipSet};
-use hfile::{Cell, CellView, Comparator};
+use hfile::{CellSlices, CellView, Comparator};
 
 /// A cell ordered the way the engine merges cells: HBase cell order, then sequence id
 /// descending (the newest write of an identical key first).
 ///
-/// It carries the first bytes of its row inline: most comparisons of a skip-list search are
-/// decided by them without following the row's pointer (a cache miss per node visited).
+/// It is small, so that a skip-list node's key and tower share a cache line or two: the
+/// first bytes of the row inline (most comparisons of a search are decided by them without
+/// leaving the node) and the whole cell encoded in one allocation (so a comparison the
+/// prefix cannot decide, and a read of the cell, follow one pointer, not one per part).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemCell {
     /// The row's first [`PREFIX`] bytes, zero-padded, as a big-endian number: prefixes
     /// that differ order their rows; equal ones leave it to the full comparison.
     row_prefix: u128,
-    cell: Cell,
+    /// Timestamp, sequence id, type byte, the lengths of row, family, qualifier and value
+    /// (little-endian), then row, family, qualifier, value and tags back to back.
+    data: Box<[u8]>,
 }
 
 /// Bytes of the row a [`MemCell`] keeps inline.
 const PREFIX: usize = 16;
 
+/// Bytes of a [`MemCell`]'s encoding before the row: timestamp, sequence id, type byte
+/// and four lengths.
+const HEADER: usize = 8 + 8 + 1 + 4 * 4;
+
+/// The little-endian `u32` at `at` (within the header, which [`MemCell::new`] wrote).
+fn len_at(d: &[u8], at: usize) -> usize {
+    let mut b = [0u8; 4];
+    b.copy_from_slice(&d[at..at + 4]);
+    u32::from_le_bytes(b) as usize
+}
+
 impl MemCell {
-    /// Wraps `cell`.
-    pub fn new(cell: Cell) -> MemCell {
+    /// Encodes `cell`.
+    pub fn new<C: CellView + ?Sized>(cell: &C) -> MemCell {
+        let (row, family, qualifier, value, tags) = (
+            cell.row(),
+            cell.family(),
+            cell.qualifier(),
+            cell.value(),
+            cell.tags(),
+        );
         let mut p = [0u8; PREFIX];
-        let n = cell.row.len().min(PREFIX);
-        p[..n].copy_from_slice(&cell.row[..n]);
+        let n = row.len().min(PREFIX);
+        p[..n].copy_from_slice(&row[..n]);
+        let body = row.len() + family.len() + qualifier.len() + value.len() + tags.len();
+        let mut d = Vec::with_capacity(HEADER + body);
+        d.extend_from_slice(&cell.timestamp().to_le_bytes());
+        d.extend_from_slice(&cell.seq_id().to_le_bytes());
+        d.push(cell.type_code());
+        for part in [row, family, qualifier, value] {
+            // Parts are bounded far below 4 GiB (a row key by 32 KiB, a value by the
+            // largest mutation the write path accepts).
+            d.extend_from_slice(&(part.len() as u32).to_le_bytes());
+        }
+        for part in [row, family, qualifier, value, tags] {
+            d.extend_from_slice(part);
+        }
         MemCell {
             row_prefix: u128::from_be_bytes(p),
-            cell,
+            data: d.into_boxed_slice(),
+        }
+    }
+
+    /// The cell, borrowed.
+    pub fn view(&self) -> CellSlices<'_> {
+        let d = &self.data[..];
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&d[..8]);
+        let timestamp = i64::from_le_bytes(w);
+        w.copy_from_slice(&d[8..16]);
+        let seq_id = u64::from_le_bytes(w);
+        let row_end = HEADER + len_at(d, 17);
+        let family_end = row_end + len_at(d, 21);
+        let qualifier_end = family_end + len_at(d, 25);
+        let value_end = qualifier_end + len_at(d, 29);
+        CellSlices {
+            row: &d[HEADER..row_end],
+            family: &d[row_end..family_end],
+            qualifier: &d[family_end..qualifier_end],
+            timestamp,
+            type_code: d[16],
+            value: &d[qualifier_end..value_end],
+            tags: &d[value_end..],
+            seq_id,
+            key: &[],
         }
     }
 }
@@ -47,7 +107,7 @@ impl Ord for MemCell {
         // zero stands for the end of a row that is a prefix of the other one.
         self.row_prefix
             .cmp(&other.row_prefix)
-            .then_with(|| compare_with_seq(&self.cell, &other.cell))
+            .then_with(|| compare_with_seq(&self.view(), &other.view()))
     }
 }
 
@@ -65,8 +125,8 @@ pub fn compare_with_seq<A: CellView + ?Sized, B: CellView + ?Sized>(a: &A, b: &B
 }
 
 /// Approximate heap size of a cell in the memstore (data plus skip-list overhead).
-pub fn cell_heap_size(c: &Cell) -> usize {
-    c.row.len() + c.family.len() + c.qualifier.len() + c.value.len() + c.tags.len() + 96
+pub fn cell_heap_size<C: CellView + ?Sized>(c: &C) -> usize {
+    c.row().len() + c.family().len() + c.qualifier().len() + c.value().len() + c.tags().len() + 96
 }
 
 /// One memstore (active or snapshot) of one store.
@@ -97,14 +157,15 @@ impl MemStore {
         }
     }
 
-    /// Inserts a cell (its `seq_id` must be set); returns the bytes it added.
-    pub fn add(&self, cell: Cell) -> usize {
-        let sz = cell_heap_size(&cell);
-        self.max_seq.fetch_max(cell.seq_id, AtomicOrdering::AcqRel);
+    /// Inserts a copy of a cell (its `seq_id` must be set); returns the bytes it added.
+    pub fn add<C: CellView + ?Sized>(&self, cell: &C) -> usize {
+        let sz = cell_heap_size(cell);
+        self.max_seq
+            .fetch_max(cell.seq_id(), AtomicOrdering::AcqRel);
         self.min_ts
-            .fetch_min(cell.timestamp, AtomicOrdering::AcqRel);
+            .fetch_min(cell.timestamp(), AtomicOrdering::AcqRel);
         self.max_ts
-            .fetch_max(cell.timestamp, AtomicOrdering::AcqRel);
+            .fetch_max(cell.timestamp(), AtomicOrdering::AcqRel);
         self.cells.insert(MemCell::new(cell));
         self.size.fetch_add(sz, AtomicOrdering::AcqRel);
         sz
@@ -142,9 +203,12 @@ impl MemStore {
         }
     }
 
-    /// All cells in order (for flushing a snapshot).
-    pub fn iter(&self) -> impl Iterator<Item = Cell> + '_ {
-        self.cells.iter().map(|e| e.value().cell.clone())
+    /// Visits all cells in order (for flushing a snapshot); stops at `f`'s first error.
+    pub fn try_for_each<E>(
+        &self,
+        mut f: impl FnMut(CellSlices<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.cells.iter().try_for_each(|e| f(e.value().view()))
     }
 }
 
@@ -186,15 +250,15 @@ impl MemPosition {
     }
 
     /// The cell the position is at.
-    pub fn current(&self) -> Option<&Cell> {
-        self.0.borrow_dependent().as_ref().map(|e| &e.value().cell)
+    pub fn current(&self) -> Option<CellSlices<'_>> {
+        self.0.borrow_dependent().as_ref().map(|e| e.value().view())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hfile::CellType;
+    use hfile::{Cell, CellType};
 
     fn put(row: &str, q: &str, ts: i64, seq: u64) -> Cell {
         let mut c = Cell::put(row.to_string(), "f", q.to_string(), ts, "v");
@@ -221,33 +285,57 @@ mod tests {
             .collect();
         for a in &cells {
             for b in &cells {
-                let (ma, mb) = (MemCell::new(a.clone()), MemCell::new(b.clone()));
+                let (ma, mb) = (MemCell::new(a), MemCell::new(b));
                 assert_eq!(ma.cmp(&mb), compare_with_seq(a, b), "{a:?} vs {b:?}");
             }
         }
     }
 
     #[test]
+    fn a_mem_cell_gives_back_every_part() {
+        let mut c = Cell::put(vec![7u8; 300], "fam", vec![0u8; 70_000], -3, vec![9u8; 5]);
+        c.tags = bytes::Bytes::from_static(b"\x01\x00\x02tg");
+        c.type_code = CellType::DeleteColumn.code();
+        c.seq_id = u64::MAX - 1;
+        let m = MemCell::new(&c);
+        let v = m.view();
+        assert_eq!(
+            (v.row, v.family, v.qualifier, v.value, v.tags),
+            (
+                &c.row[..],
+                &c.family[..],
+                &c.qualifier[..],
+                &c.value[..],
+                &c.tags[..]
+            )
+        );
+        assert_eq!(
+            (v.timestamp, v.type_code, v.seq_id),
+            (c.timestamp, c.type_code, c.seq_id)
+        );
+    }
+
+    #[test]
     fn order_and_seek() {
         let m = Arc::new(MemStore::new());
-        m.add(put("b", "q", 1, 1));
-        m.add(put("a", "q", 1, 2));
-        m.add(put("a", "q", 5, 3));
-        m.add(put("a", "q", 5, 4));
+        m.add(&put("b", "q", 1, 1));
+        m.add(&put("a", "q", 1, 2));
+        m.add(&put("a", "q", 5, 3));
+        m.add(&put("a", "q", 5, 4));
         let mut del = Cell::delete("a", "f", "q", 5, CellType::Delete);
         del.seq_id = 5;
-        m.add(del);
-        let all: Vec<(String, i64, u8, u64)> = m
-            .iter()
-            .map(|c| {
-                (
-                    String::from_utf8_lossy(&c.row).into_owned(),
-                    c.timestamp,
-                    c.type_code,
-                    c.seq_id,
-                )
-            })
-            .collect();
+        m.add(&del);
+        let mut all: Vec<(String, i64, u8, u64)> = Vec::new();
+        m.try_for_each(|c| -> Result<(), ()> {
+            all.push((
+                String::from_utf8_lossy(c.row).into_owned(),
+                c.timestamp,
+                c.type_code,
+                c.seq_id,
+            ));
+            Ok(())
+        })
+        .ok();
         assert_eq!(
             all,
             vec![
@@ -262,8 +350,8 @@ mod tests {
         let mut probe = probe;
         probe.seq_id = u64::MAX;
         let mut pos = MemPosition::new(m.clone());
-        pos.seek(&MemCell::new(probe));
-        assert_eq!(pos.current().map(|c| &c.row[..]), Some(&b"b"[..]));
+        pos.seek(&MemCell::new(&probe));
+        assert_eq!(pos.current().map(|c| c.row), Some(&b"b"[..]));
         pos.advance();
         assert!(pos.current().is_none());
         assert!(m.size() > 0);

@@ -189,7 +189,7 @@ impl Region {
                 }
                 let mut c = c.clone();
                 c.seq_id = e.seq;
-                replay_bytes += store.add(c);
+                replay_bytes += store.add(&c);
                 replayed += 1;
             }
             max_seq = max_seq.max(e.seq);
@@ -361,7 +361,7 @@ impl Region {
         let mut added = 0;
         for c in cells {
             if let Some(store) = self.stores.get(c.family()) {
-                added += store.add(c);
+                added += store.add(&c);
             }
         }
         self.memstore_size.fetch_add(added, Ordering::AcqRel);

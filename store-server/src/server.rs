@@ -935,6 +935,15 @@ impl RegionServer {
                     c.row().len()
                 )));
             }
+            // A KeyValue's key and value lengths are 32-bit signed in every format.
+            let size = c.key_len() + c.value().len() + c.tags().len();
+            if size > i32::MAX as usize {
+                return Err(Error::InvalidArgument(format!(
+                    "cell of {size} bytes in row {} exceeds {} bytes",
+                    hfile::cell::to_string_binary(c.row()),
+                    i32::MAX
+                )));
+            }
         }
         Ok(st.desc.durability)
     }

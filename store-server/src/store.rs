@@ -13,7 +13,7 @@ use crate::cursor::{CellCursor, MemCursor};
 use crate::error::{Error, Result};
 use crate::memstore::MemStore;
 use crate::schema::FamilyDescriptor;
-use crate::storefile::{write_store_file, FileCursor, FileMeta, StoreFile};
+use crate::storefile::{FileCursor, FileMeta, StoreFile, StoreFileWriter};
 
 /// A cursor over one source of a store: a memstore or a store file. An enum rather than a
 /// boxed trait object, so that the merge and the scanner's row loop inline the calls they
@@ -176,7 +176,7 @@ impl Store {
     }
 
     /// Adds a cell to the active memstore; returns the bytes added.
-    pub fn add(&self, cell: hfile::Cell) -> usize {
+    pub fn add(&self, cell: &hfile::Cell) -> usize {
         let active = self.state.read().active.clone();
         active.add(cell)
     }
@@ -222,13 +222,9 @@ impl Store {
     /// Writes a snapshot to a new store file tagged with `flush_seq` and swaps it in.
     /// Returns the bytes freed from memory.
     pub fn flush_snapshot(&self, snap: &Arc<MemStore>, flush_seq: u64) -> Result<usize> {
-        let mut cells = snap.iter().map(Ok);
-        let file = write_store_file(
-            &self.tmp_dir,
-            &self.dir,
-            None,
-            &self.family,
-            &mut cells,
+        let mut w = StoreFileWriter::create(&self.tmp_dir, &self.dir, None, &self.family)?;
+        snap.try_for_each(|c| w.append(&c))?;
+        let file = w.finish(
             &FileMeta {
                 max_seq_id: flush_seq,
                 major: false,

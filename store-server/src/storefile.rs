@@ -377,27 +377,27 @@ impl Drop for StoreFileWriter {
     }
 }
 
-/// Writes `cells` (sorted) to a new store file through a [`StoreFileWriter`]. Returns
-/// `None` (and leaves nothing behind) if there were no cells.
-pub fn write_store_file(
-    tmp_dir: &Path,
-    family_dir: &Path,
-    name: Option<String>,
-    family: &FamilyDescriptor,
-    cells: &mut dyn Iterator<Item = Result<Cell>>,
-    meta: &FileMeta,
-    cache: Option<Arc<BlockCache>>,
-) -> Result<Option<Arc<StoreFile>>> {
-    let mut w = StoreFileWriter::create(tmp_dir, family_dir, name, family)?;
-    for c in cells {
-        w.append(&c?)?;
-    }
-    w.finish(meta, cache)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Writes `cells` (sorted) to a new store file through a [`StoreFileWriter`]. Returns
+    /// `None` (and leaves nothing behind) if there were no cells.
+    fn write_store_file(
+        tmp_dir: &Path,
+        family_dir: &Path,
+        name: Option<String>,
+        family: &FamilyDescriptor,
+        cells: &mut dyn Iterator<Item = Result<Cell>>,
+        meta: &FileMeta,
+        cache: Option<Arc<BlockCache>>,
+    ) -> Result<Option<Arc<StoreFile>>> {
+        let mut w = StoreFileWriter::create(tmp_dir, family_dir, name, family)?;
+        for c in cells {
+            w.append(&c?)?;
+        }
+        w.finish(meta, cache)
+    }
 
     #[test]
     fn bulk_names() {
