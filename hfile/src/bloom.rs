@@ -343,11 +343,16 @@ impl BloomMeta {
 
     /// The chunk that may hold `key` (last chunk whose first key ≤ key).
     pub fn chunk_for(&self, key: &[u8]) -> Option<&IndexEntry> {
+        self.chunk_index(key).map(|i| &self.chunks[i])
+    }
+
+    /// Index in [`BloomMeta::chunks`] of the chunk that covers `key`, if any.
+    pub fn chunk_index(&self, key: &[u8]) -> Option<usize> {
         let cmp = self.comparator;
         let n = self
             .chunks
             .partition_point(|e| cmp.compare_keys(&e.key, key) != Ordering::Greater);
-        n.checked_sub(1).map(|i| &self.chunks[i])
+        n.checked_sub(1)
     }
 }
 

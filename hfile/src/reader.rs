@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 
@@ -60,9 +60,20 @@ pub struct Reader {
     bloom_type: BloomType,
     bloom: Option<BloomMeta>,
     delete_family_bloom: Option<BloomMeta>,
+    /// Bloom chunks read so far, by chunk index: kept by the reader (as RocksDB keeps
+    /// filter blocks in its table reader), so that a get's filter checks neither look up
+    /// nor pin a block in the shared cache.
+    bloom_chunks: Vec<OnceLock<Bytes>>,
+    delete_family_chunks: Vec<OnceLock<Bytes>>,
     cache: Option<Arc<BlockCache>>,
     trailer_offset: u64,
     stats: ReaderStats,
+}
+
+/// One empty slot per chunk of `meta`.
+fn chunk_slots(meta: Option<&BloomMeta>) -> Vec<OnceLock<Bytes>> {
+    let n = meta.map_or(0, |m| m.chunks.len());
+    (0..n).map(|_| OnceLock::new()).collect()
 }
 
 impl std::fmt::Debug for Reader {
@@ -264,6 +275,8 @@ impl Reader {
             mid_key_meta,
             meta_index,
             bloom_type,
+            bloom_chunks: chunk_slots(bloom.as_ref()),
+            delete_family_chunks: chunk_slots(delete_family_bloom.as_ref()),
             bloom,
             delete_family_bloom,
             cache,
@@ -617,27 +630,43 @@ impl Reader {
         }
     }
 
-    /// Whether the general Bloom filter may contain `key` (true when there is no filter).
-    fn bloom_may_contain(&self, meta: Option<&BloomMeta>, key: &[u8]) -> Result<bool> {
+    /// Whether the Bloom filter `meta`, whose chunks are kept in `chunks`, may contain `key`
+    /// (true when there is no filter).
+    fn bloom_may_contain(
+        &self,
+        meta: Option<&BloomMeta>,
+        chunks: &[OnceLock<Bytes>],
+        key: &[u8],
+    ) -> Result<bool> {
         let Some(meta) = meta else { return Ok(true) };
-        let Some(chunk) = meta.chunk_for(key) else {
+        let Some(i) = meta.chunk_index(key) else {
             return Ok(false);
         };
-        let b = self.block(chunk.offset)?;
-        if b.header.block_type != BlockType::BloomChunk {
-            return Err(Error::corrupt(
-                &self.path,
-                chunk.offset,
-                format!("expected bloom chunk, found {:?}", b.header.block_type),
-            ));
-        }
-        Ok(chunk_contains(&b.data, key, meta.hash_count))
+        let (Some(entry), Some(slot)) = (meta.chunks.get(i), chunks.get(i)) else {
+            return Ok(true);
+        };
+        let bits = match slot.get() {
+            Some(bits) => bits,
+            None => {
+                let b = self.block_uncached(entry.offset)?;
+                if b.header.block_type != BlockType::BloomChunk {
+                    return Err(Error::corrupt(
+                        &self.path,
+                        entry.offset,
+                        format!("expected bloom chunk, found {:?}", b.header.block_type),
+                    ));
+                }
+                // A racing reader may have kept it first: same bytes either way.
+                slot.get_or_init(|| b.data)
+            }
+        };
+        Ok(chunk_contains(bits, key, meta.hash_count))
     }
 
     /// Whether `row` may be in the file, per the Bloom filter (ROW blooms only; true otherwise).
     pub fn may_contain_row(&self, row: &[u8]) -> Result<bool> {
         match self.bloom_type {
-            BloomType::Row => self.bloom_may_contain(self.bloom.as_ref(), row),
+            BloomType::Row => self.bloom_may_contain(self.bloom.as_ref(), &self.bloom_chunks, row),
             _ => Ok(true),
         }
     }
@@ -646,9 +675,10 @@ impl Reader {
     pub fn may_contain_row_col(&self, row: &[u8], qualifier: &[u8]) -> Result<bool> {
         match self.bloom_type {
             BloomType::RowCol => {
-                self.bloom_may_contain(self.bloom.as_ref(), &rowcol_key(row, qualifier))
+                let key = rowcol_key(row, qualifier);
+                self.bloom_may_contain(self.bloom.as_ref(), &self.bloom_chunks, &key)
             }
-            BloomType::Row => self.bloom_may_contain(self.bloom.as_ref(), row),
+            BloomType::Row => self.bloom_may_contain(self.bloom.as_ref(), &self.bloom_chunks, row),
             BloomType::None => Ok(true),
         }
     }
@@ -658,7 +688,11 @@ impl Reader {
         if self.file_info.get_i64(keys::DELETE_FAMILY_COUNT) == Some(0) {
             return Ok(false);
         }
-        self.bloom_may_contain(self.delete_family_bloom.as_ref(), row)
+        self.bloom_may_contain(
+            self.delete_family_bloom.as_ref(),
+            &self.delete_family_chunks,
+            row,
+        )
     }
 
     /// All cells of `row`, after consulting the Bloom filter.

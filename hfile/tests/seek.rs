@@ -244,3 +244,40 @@ fn get_row_cells_share_one_buffer_but_keep_their_own_row_bytes() {
         assert_eq!(r.get_row(b"t,y").unwrap(), &cells[3..]);
     }
 }
+
+#[test]
+fn bloom_checks_keep_their_chunks_out_of_the_block_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bloom");
+    let rows = 3_000;
+    write(&path, &model(rows), DataBlockEncoding::None, true);
+    let cache = BlockCache::new(1 << 20);
+    let r = Reader::open(&path, Some(cache.clone())).unwrap();
+    let chunks = r.bloom_meta().map_or(0, |m| m.chunks.len()) as u64;
+    assert!(chunks > 0);
+    let row = |i: usize| format!("r{i:06}");
+    for _ in 0..2 {
+        for i in 0..rows {
+            assert!(
+                r.may_contain_row(row(2 * i).as_bytes()).unwrap(),
+                "{}",
+                row(2 * i)
+            );
+        }
+    }
+    let absent = (0..rows)
+        .filter(|i| !r.may_contain_row(row(2 * i + 1).as_bytes()).unwrap())
+        .count();
+    assert!(
+        absent > rows * 9 / 10,
+        "{absent} of {rows} absent rows ruled out"
+    );
+    // Each chunk was read once, and none went through the cache.
+    let read = r
+        .stats()
+        .blocks_read
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(read, chunks);
+    let st = cache.stats();
+    assert_eq!((st.hits, st.misses, st.used_bytes), (0, 0, 0));
+}

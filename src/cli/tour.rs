@@ -111,7 +111,7 @@ pub fn run(args: &TourArgs, out: &mut dyn Write) -> Result<()> {
     )?;
     let cached = Reader::open(&sample, Some(BlockCache::new(64 << 20)))?;
     for row in [probe_row.as_slice(), b"user99999999x".as_slice()] {
-        // Bring the Bloom chunk into the cache first, so the count below is data blocks only.
+        // Read the Bloom chunk first (the reader keeps it), so the count below is data blocks.
         let may = cached.may_contain_row(row)?;
         let before = cached.stats().blocks_read.load(Ordering::Relaxed);
         let got = cached.get_row(row)?;
