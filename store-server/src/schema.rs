@@ -546,10 +546,32 @@ pub struct RegionInfo {
     pub seq_floor: u64,
 }
 
+/// A region id as 16 lowercase hex digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HexId([u8; 16]);
+
+impl HexId {
+    /// The digits as a string.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits are ever stored.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
 impl RegionInfo {
     /// The encoded name: the region id as 16 hex digits (also the directory name).
     pub fn encoded_name(&self) -> String {
-        format!("{:016x}", self.region_id)
+        self.encoded_name_digits().as_str().to_owned()
+    }
+
+    /// [`RegionInfo::encoded_name`] without allocating (what a get's region lookup uses).
+    pub fn encoded_name_digits(&self) -> HexId {
+        let mut d = [0u8; 16];
+        for (i, b) in d.iter_mut().enumerate() {
+            let nibble = (self.region_id >> (60 - 4 * i)) & 0xf;
+            *b = b"0123456789abcdef"[nibble as usize];
+        }
+        HexId(d)
     }
 
     /// HBase-style full name: `table,startkey,id`.
@@ -615,6 +637,23 @@ impl RegionInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encoded_names_are_the_ids_in_sixteen_hex_digits() -> Result<()> {
+        for id in [0u64, 1, 0xabc, 0x0123_4567_89ab_cdef, u64::MAX] {
+            let info = RegionInfo {
+                table: TableName::parse("t")?,
+                start_key: Vec::new(),
+                end_key: Vec::new(),
+                region_id: id,
+                parent_id: None,
+                seq_floor: 0,
+            };
+            assert_eq!(info.encoded_name(), format!("{id:016x}"));
+            assert_eq!(info.encoded_name_digits().as_str(), format!("{id:016x}"));
+        }
+        Ok(())
+    }
 
     #[test]
     fn table_names() {

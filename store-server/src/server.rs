@@ -881,7 +881,7 @@ impl RegionServer {
             .ok_or_else(|| Error::RegionNotServing(format!("{t} has no region for the row")))?;
         self.online
             .read()
-            .get(&info.encoded_name())
+            .get(info.encoded_name_digits().as_str())
             .cloned()
             .ok_or_else(|| Error::RegionNotServing(info.region_name()))
     }

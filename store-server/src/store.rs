@@ -258,7 +258,9 @@ impl Store {
         hi: Option<&[u8]>,
         cache_blocks: bool,
     ) -> Result<Vec<SourceCursor>> {
-        let st = self.state();
+        // Read under the lock rather than through a copy of the state: a get then clones
+        // only the handles of the sources it reads.
+        let st = self.state.read();
         let mut out = Vec::new();
         // An empty memstore holds nothing this reader may see: a write is added to the
         // memstore before the read point can pass it.
