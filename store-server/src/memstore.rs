@@ -62,8 +62,8 @@ impl MemCell {
         d.extend_from_slice(&cell.seq_id().to_le_bytes());
         d.push(cell.type_code());
         for part in [row, family, qualifier, value] {
-            // Parts are bounded far below 4 GiB (a row key by 32 KiB, a value by the
-            // largest mutation the write path accepts).
+            // Parts are bounded below 2 GiB: the write path rejects cells a KeyValue
+            // cannot hold (`RegionServer::check_cells`).
             d.extend_from_slice(&(part.len() as u32).to_le_bytes());
         }
         for part in [row, family, qualifier, value, tags] {
