@@ -5,9 +5,10 @@
 //! iterate while writers insert; visibility is decided by the reader's MVCC read point.
 
 use std::cmp::Ordering;
+use std::hash::{DefaultHasher, Hasher};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crossbeam_skiplist::{set::Entry, SkipSet};
 use hfile::{CellSlices, CellView, Comparator};
@@ -129,10 +130,56 @@ pub fn cell_heap_size<C: CellView + ?Sized>(c: &C) -> usize {
     c.row().len() + c.family().len() + c.qualifier().len() + c.value().len() + c.tags().len() + 96
 }
 
+/// Which rows a memstore may hold: a blocked Bloom filter (three bits in one 64-bit word
+/// per row) set as cells are added, so that a get of a row the memstore does not hold skips
+/// the skip-list search (RocksDB's `memtable_whole_key_filtering`). Its 128 KiB are
+/// allocated on the first add; with more than about a million rows in one memstore it
+/// fills up and lets every row through, which costs a load and nothing else.
+#[derive(Debug, Default)]
+struct RowFilter {
+    words: OnceLock<Box<[AtomicU64]>>,
+}
+
+/// Words of a [`RowFilter`] (2²⁰ bits).
+const FILTER_WORDS: usize = 1 << 14;
+
+impl RowFilter {
+    /// The word and the three bits that stand for `row`.
+    fn slot(row: &[u8]) -> (usize, u64) {
+        let mut h = DefaultHasher::new();
+        h.write(row);
+        let h = h.finish();
+        let bit = |shift: u32| 1u64 << ((h >> shift) & 63);
+        (
+            (h as usize) & (FILTER_WORDS - 1),
+            bit(14) | bit(20) | bit(26),
+        )
+    }
+
+    fn add(&self, row: &[u8]) {
+        let words = self
+            .words
+            .get_or_init(|| (0..FILTER_WORDS).map(|_| AtomicU64::new(0)).collect());
+        let (w, mask) = Self::slot(row);
+        // Most adds repeat a row (one per cell): read before writing a shared line.
+        if words[w].load(AtomicOrdering::Acquire) & mask != mask {
+            words[w].fetch_or(mask, AtomicOrdering::AcqRel);
+        }
+    }
+
+    fn may_contain(&self, row: &[u8]) -> bool {
+        self.words.get().is_some_and(|words| {
+            let (w, mask) = Self::slot(row);
+            words[w].load(AtomicOrdering::Acquire) & mask == mask
+        })
+    }
+}
+
 /// One memstore (active or snapshot) of one store.
 #[derive(Debug)]
 pub struct MemStore {
     cells: SkipSet<MemCell>,
+    rows: RowFilter,
     size: AtomicUsize,
     max_seq: AtomicU64,
     min_ts: AtomicI64,
@@ -150,6 +197,7 @@ impl MemStore {
     pub fn new() -> MemStore {
         MemStore {
             cells: SkipSet::new(),
+            rows: RowFilter::default(),
             size: AtomicUsize::new(0),
             max_seq: AtomicU64::new(0),
             min_ts: AtomicI64::new(i64::MAX),
@@ -166,9 +214,17 @@ impl MemStore {
             .fetch_min(cell.timestamp(), AtomicOrdering::AcqRel);
         self.max_ts
             .fetch_max(cell.timestamp(), AtomicOrdering::AcqRel);
+        // The row is marked before its cell is in: a reader that can see the cell (its
+        // read point passed the write) finds the mark.
+        self.rows.add(cell.row());
         self.cells.insert(MemCell::new(cell));
         self.size.fetch_add(sz, AtomicOrdering::AcqRel);
         sz
+    }
+
+    /// False if no cell of `row` was ever added; true if one may have been.
+    pub fn may_contain_row(&self, row: &[u8]) -> bool {
+        self.rows.may_contain(row)
     }
 
     /// Approximate bytes held.
@@ -313,6 +369,20 @@ mod tests {
             (v.timestamp, v.type_code, v.seq_id),
             (c.timestamp, c.type_code, c.seq_id)
         );
+    }
+
+    #[test]
+    fn the_row_filter_knows_every_row_added_and_few_others() {
+        let m = MemStore::new();
+        assert!(!m.may_contain_row(b"r0"));
+        for i in 0..50_000 {
+            m.add(&put(&format!("r{i}"), "q", 1, i + 1));
+        }
+        assert!((0..50_000).all(|i| m.may_contain_row(format!("r{i}").as_bytes())));
+        let others = (0..50_000)
+            .filter(|i| m.may_contain_row(format!("x{i}").as_bytes()))
+            .count();
+        assert!(others < 1_000, "{others} of 50000 absent rows let through");
     }
 
     #[test]

@@ -262,18 +262,15 @@ impl Store {
         // only the handles of the sources it reads.
         let st = self.state.read();
         let mut out = Vec::new();
-        // An empty memstore holds nothing this reader may see: a write is added to the
-        // memstore before the read point can pass it.
-        if !st.active.is_empty() {
-            out.push(SourceCursor::Mem(MemCursor::new(
-                st.active.clone(),
-                read_point,
-            )));
-        }
-        if let Some(s) = &st.snapshot {
-            out.push(SourceCursor::Mem(MemCursor::new(s.clone(), read_point)));
-        }
         let single = hi.filter(|h| *h == lo);
+        // A memstore without the row (or empty) holds nothing this reader may see: a
+        // write is added to the memstore before the read point can pass it.
+        let holds = |m: &MemStore| !m.is_empty() && single.is_none_or(|row| m.may_contain_row(row));
+        for m in std::iter::once(&st.active).chain(&st.snapshot) {
+            if holds(m) {
+                out.push(SourceCursor::Mem(MemCursor::new(m.clone(), read_point)));
+            }
+        }
         for f in st.files.iter().rev() {
             if !f.overlaps_rows(lo, hi) {
                 continue;
