@@ -58,22 +58,26 @@ pub struct Reader {
     mid_key_meta: Option<MidKeyMetadata>,
     meta_index: Vec<IndexEntry>,
     bloom_type: BloomType,
-    bloom: Option<BloomMeta>,
-    delete_family_bloom: Option<BloomMeta>,
-    /// Bloom chunks read so far, by chunk index: kept by the reader (as RocksDB keeps
-    /// filter blocks in its table reader), so that a get's filter checks neither look up
-    /// nor pin a block in the shared cache.
-    bloom_chunks: Vec<OnceLock<Bytes>>,
-    delete_family_chunks: Vec<OnceLock<Bytes>>,
+    bloom: Option<Bloom>,
+    delete_family_bloom: Option<Bloom>,
     cache: Option<Arc<BlockCache>>,
     trailer_offset: u64,
     stats: ReaderStats,
 }
 
-/// One empty slot per chunk of `meta`.
-fn chunk_slots(meta: Option<&BloomMeta>) -> Vec<OnceLock<Bytes>> {
-    let n = meta.map_or(0, |m| m.chunks.len());
-    (0..n).map(|_| OnceLock::new()).collect()
+/// A Bloom filter of the file: its meta block and the chunks read so far, by chunk index.
+/// The reader keeps the chunks (as RocksDB keeps filter blocks in its table reader), so
+/// that a get's filter checks neither look up nor pin a block in the shared cache.
+struct Bloom {
+    meta: BloomMeta,
+    chunks: Vec<OnceLock<Bytes>>,
+}
+
+impl Bloom {
+    fn new(meta: BloomMeta) -> Bloom {
+        let chunks = meta.chunks.iter().map(|_| OnceLock::new()).collect();
+        Bloom { meta, chunks }
+    }
 }
 
 impl std::fmt::Debug for Reader {
@@ -218,9 +222,9 @@ impl Reader {
             )?;
             let meta = BloomMeta::parse(&b.data).map_err(|r| Error::corrupt(path, b.offset, r))?;
             if b.header.block_type == BlockType::GeneralBloomMeta {
-                bloom = Some(meta);
+                bloom = Some(Bloom::new(meta));
             } else {
-                delete_family_bloom = Some(meta);
+                delete_family_bloom = Some(Bloom::new(meta));
             }
             next = b.offset + b.header.on_disk_size_with_header() as u64;
         }
@@ -275,8 +279,6 @@ impl Reader {
             mid_key_meta,
             meta_index,
             bloom_type,
-            bloom_chunks: chunk_slots(bloom.as_ref()),
-            delete_family_chunks: chunk_slots(delete_family_bloom.as_ref()),
             bloom,
             delete_family_bloom,
             cache,
@@ -327,12 +329,12 @@ impl Reader {
 
     /// General Bloom filter metadata, if the file has one.
     pub fn bloom_meta(&self) -> Option<&BloomMeta> {
-        self.bloom.as_ref()
+        self.bloom.as_ref().map(|b| &b.meta)
     }
 
     /// Delete-family Bloom filter metadata, if the file has one.
     pub fn delete_family_bloom_meta(&self) -> Option<&BloomMeta> {
-        self.delete_family_bloom.as_ref()
+        self.delete_family_bloom.as_ref().map(|b| &b.meta)
     }
 
     /// Root entries of the data index.
@@ -630,34 +632,28 @@ impl Reader {
         }
     }
 
-    /// Whether the Bloom filter `meta`, whose chunks are kept in `chunks`, may contain `key`
-    /// (true when there is no filter).
-    fn bloom_may_contain(
-        &self,
-        meta: Option<&BloomMeta>,
-        chunks: &[OnceLock<Bytes>],
-        key: &[u8],
-    ) -> Result<bool> {
-        let Some(meta) = meta else { return Ok(true) };
+    /// Whether `bloom` may contain `key` (true when there is no filter).
+    fn bloom_may_contain(&self, bloom: Option<&Bloom>, key: &[u8]) -> Result<bool> {
+        let Some(Bloom { meta, chunks }) = bloom else {
+            return Ok(true);
+        };
         let Some(i) = meta.chunk_index(key) else {
             return Ok(false);
         };
-        let (Some(entry), Some(slot)) = (meta.chunks.get(i), chunks.get(i)) else {
-            return Ok(true);
-        };
-        let bits = match slot.get() {
+        let bits = match chunks[i].get() {
             Some(bits) => bits,
             None => {
-                let b = self.block_uncached(entry.offset)?;
+                let offset = meta.chunks[i].offset;
+                let b = self.block_uncached(offset)?;
                 if b.header.block_type != BlockType::BloomChunk {
                     return Err(Error::corrupt(
                         &self.path,
-                        entry.offset,
+                        offset,
                         format!("expected bloom chunk, found {:?}", b.header.block_type),
                     ));
                 }
                 // A racing reader may have kept it first: same bytes either way.
-                slot.get_or_init(|| b.data)
+                chunks[i].get_or_init(|| b.data)
             }
         };
         Ok(chunk_contains(bits, key, meta.hash_count))
@@ -666,7 +662,7 @@ impl Reader {
     /// Whether `row` may be in the file, per the Bloom filter (ROW blooms only; true otherwise).
     pub fn may_contain_row(&self, row: &[u8]) -> Result<bool> {
         match self.bloom_type {
-            BloomType::Row => self.bloom_may_contain(self.bloom.as_ref(), &self.bloom_chunks, row),
+            BloomType::Row => self.bloom_may_contain(self.bloom.as_ref(), row),
             _ => Ok(true),
         }
     }
@@ -675,10 +671,9 @@ impl Reader {
     pub fn may_contain_row_col(&self, row: &[u8], qualifier: &[u8]) -> Result<bool> {
         match self.bloom_type {
             BloomType::RowCol => {
-                let key = rowcol_key(row, qualifier);
-                self.bloom_may_contain(self.bloom.as_ref(), &self.bloom_chunks, &key)
+                self.bloom_may_contain(self.bloom.as_ref(), &rowcol_key(row, qualifier))
             }
-            BloomType::Row => self.bloom_may_contain(self.bloom.as_ref(), &self.bloom_chunks, row),
+            BloomType::Row => self.bloom_may_contain(self.bloom.as_ref(), row),
             BloomType::None => Ok(true),
         }
     }
@@ -688,11 +683,7 @@ impl Reader {
         if self.file_info.get_i64(keys::DELETE_FAMILY_COUNT) == Some(0) {
             return Ok(false);
         }
-        self.bloom_may_contain(
-            self.delete_family_bloom.as_ref(),
-            &self.delete_family_chunks,
-            row,
-        )
+        self.bloom_may_contain(self.delete_family_bloom.as_ref(), row)
     }
 
     /// All cells of `row`, after consulting the Bloom filter.

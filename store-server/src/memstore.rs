@@ -5,7 +5,6 @@
 //! iterate while writers insert; visibility is decided by the reader's MVCC read point.
 
 use std::cmp::Ordering;
-use std::hash::{DefaultHasher, Hasher};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, OnceLock};
@@ -144,11 +143,10 @@ struct RowFilter {
 const FILTER_WORDS: usize = 1 << 14;
 
 impl RowFilter {
-    /// The word and the three bits that stand for `row`.
+    /// The word and the three bits that stand for `row`: the 32 bits of the HFile Bloom
+    /// filters' hash, 14 for the word and 6 for each bit.
     fn slot(row: &[u8]) -> (usize, u64) {
-        let mut h = DefaultHasher::new();
-        h.write(row);
-        let h = h.finish();
+        let h = hfile::bloom::murmur_hash(row, 0) as u32;
         let bit = |shift: u32| 1u64 << ((h >> shift) & 63);
         (
             (h as usize) & (FILTER_WORDS - 1),

@@ -4,10 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use hfile::BlockCache;
+use hfile::{BlockCache, Cell, CellSlices};
 use parking_lot::RwLock;
-
-use hfile::{Cell, CellSlices};
 
 use crate::cursor::{CellCursor, MemCursor};
 use crate::error::{Error, Result};
