@@ -53,6 +53,10 @@ pub mod keys {
     pub const BULKLOAD_TASK_KEY: &[u8] = b"BULKLOAD_SOURCE_TASK";
     /// Exclude from minor compactions (bool).
     pub const EXCLUDE_FROM_MINOR_COMPACTION_KEY: &[u8] = b"EXCLUDE_FROM_MINOR_COMPACTION";
+    /// Basalt's own (bool): every cell is a Put and no column of a row holds two cells,
+    /// so a reader of this file alone has no versions or delete markers to resolve.
+    /// HBase ignores file info keys it does not know.
+    pub const ONE_PUT_PER_COLUMN: &[u8] = b"BASALT_ONE_PUT_PER_COLUMN";
 }
 
 #[derive(Clone, PartialEq, Message)]

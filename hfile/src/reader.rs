@@ -387,6 +387,15 @@ impl Reader {
             .map(|v| v as u64)
     }
 
+    /// Whether the writer recorded that every cell is a Put and no column of a row holds
+    /// two cells ([`keys::ONE_PUT_PER_COLUMN`]; false for files that do not say, such as
+    /// HBase's).
+    pub fn one_put_per_column(&self) -> bool {
+        self.file_info
+            .get_bool(keys::ONE_PUT_PER_COLUMN)
+            .unwrap_or(false)
+    }
+
     /// Whether a major compaction wrote this file.
     pub fn is_major_compaction(&self) -> bool {
         self.file_info

@@ -191,6 +191,8 @@ pub struct Writer {
     max_ts: i64,
     earliest_put_ts: i64,
     delete_family_count: i64,
+    /// No delete marker and no second cell of a column so far.
+    one_put_per_column: bool,
     data_blocks: u64,
     index: DataIndexWriter,
     bloom: Option<BloomWriter>,
@@ -256,6 +258,7 @@ impl Writer {
             max_ts: i64::MIN,
             earliest_put_ts: i64::MAX,
             delete_family_count: 0,
+            one_put_per_column: true,
             data_blocks: 0,
             index: DataIndexWriter {
                 leaf: IndexChunk::default(),
@@ -384,6 +387,16 @@ impl Writer {
         self.max_ts = self.max_ts.max(ts);
         if type_code == CellType::Put.code() {
             self.earliest_put_ts = self.earliest_put_ts.min(ts);
+        } else {
+            self.one_put_per_column = false;
+        }
+        // Keys end with timestamp (8 bytes) and type (1): the rest names the column.
+        if self.one_put_per_column
+            && self.entries > 0
+            && key.get(..key.len().saturating_sub(9))
+                == self.prev_key.get(..self.prev_key.len().saturating_sub(9))
+        {
+            self.one_put_per_column = false;
         }
         if type_code == CellType::DeleteFamily.code()
             || type_code == CellType::DeleteFamilyVersion.code()
@@ -769,6 +782,10 @@ impl Writer {
         fi.insert(
             keys::DELETE_FAMILY_COUNT,
             self.delete_family_count.to_be_bytes().to_vec(),
+        );
+        fi.insert(
+            keys::ONE_PUT_PER_COLUMN,
+            vec![self.one_put_per_column as u8],
         );
         if let Some(b) = self.bloom.as_ref().filter(|b| b.key_count() > 0) {
             fi.insert(

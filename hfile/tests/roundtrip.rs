@@ -115,6 +115,10 @@ proptest! {
         prop_assert_eq!(r.entry_count(), cells.len() as u64);
         prop_assert_eq!(r.first_key().map(|k| k.to_vec()), cells.first().map(|c| c.key_bytes()));
         prop_assert_eq!(r.last_key().map(|k| k.to_vec()), cells.last().map(|c| c.key_bytes()));
+        // The writer's "one put per column" flag: only Puts, no column twice.
+        let one_put = cells.iter().all(|c| c.type_code == CellType::Put.code())
+            && cells.windows(2).all(|w| (&w[0].row, &w[0].qualifier) != (&w[1].row, &w[1].qualifier));
+        prop_assert_eq!(r.one_put_per_column(), one_put);
 
         // Seeks land on the first cell >= the probe key.
         let mut s = r.scanner();

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use hfile::cell::same_bytes;
 use hfile::{BlockCache, Cell, CellView};
 use parking_lot::{Condvar, Mutex, MutexGuard, RwLock};
 
@@ -14,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::matcher::{FamilyRules, Mode, RowMatcher, Skip, Verdict};
 use crate::mvcc::Mvcc;
 use crate::row::RowCells;
-use crate::scan::{Bound, Get, RowResult, Scan};
+use crate::scan::{Bound, Filter, Get, RowResult, Scan};
 use crate::schema::{Durability, RegionInfo, TableDescriptor};
 use crate::store::{SourceCursor, Store};
 use crate::storefile::StoreFile;
@@ -410,26 +411,41 @@ impl Region {
             Bound::Unbounded => None,
             Bound::Inclusive(r) | Bound::Exclusive(r) => Some(r.as_slice()),
         };
+        let now = crate::now_ms();
         let mut children = Vec::new();
+        // Whether every cell the sources hold is visible: at most one plain file per
+        // family, wholly inside the time range and the TTL.
+        let mut plain = !scan.raw;
         let publishing = self.publishing.read();
         for (fam, store) in &self.stores {
             if !scan.wants_family(fam) {
                 continue;
             }
-            children.extend(store.cursors(read_point, lo, hi_row, scan.cache_blocks)?);
+            let cursors = store.cursors(read_point, lo, hi_row, scan.cache_blocks)?;
+            plain &= match cursors.as_slice() {
+                [] => true,
+                [SourceCursor::File(f)] => f.plain_time_range().is_some_and(|(min, max)| {
+                    let ttl = self.rules.get(fam).map(|r| r.ttl_ms);
+                    scan.time_range.contains(min)
+                        && scan.time_range.contains(max)
+                        && ttl.is_some_and(|t| t.is_none_or(|t| min >= now.saturating_sub(t)))
+                }),
+                _ => false,
+            };
+            children.extend(cursors);
         }
         drop(publishing);
         let mut cursor = MergeCursor::new(children);
         cursor.seek(&first_on_row(lo))?;
         let scan = Arc::new(scan.clone());
+        let all_columns =
+            scan.columns.is_empty() && scan.filter.as_ref().is_none_or(Filter::passes_every_column);
         Ok(RegionScanner {
             cursor,
             hi,
-            matcher: RowMatcher::new(
-                self.rules.clone(),
-                Mode::User(scan.clone()),
-                crate::now_ms(),
-            ),
+            matcher: RowMatcher::new(self.rules.clone(), Mode::User(scan.clone()), now),
+            plain,
+            all_columns,
             scan,
             row: RowCells::spare(),
         })
@@ -553,6 +569,13 @@ pub struct RegionScanner {
     hi: Bound,
     scan: Arc<Scan>,
     matcher: RowMatcher,
+    /// Every cell of the sources is visible (see [`FileCursor::plain_time_range`]): the
+    /// matcher is not consulted.
+    ///
+    /// [`FileCursor::plain_time_range`]: crate::storefile::FileCursor::plain_time_range
+    plain: bool,
+    /// The scan selects every column (no column list, no column filter).
+    all_columns: bool,
     row: RowCells,
 }
 
@@ -608,19 +631,29 @@ impl RegionScanner {
             // The row is compared before the cell is built: cells a first-key-only row
             // skips are never built at all.
             while let Some(r) = self.cursor.peek_row() {
-                if r != self.row.row() {
+                if !same_bytes(r, self.row.row()) {
                     break;
                 }
                 if max_cells.is_some_and(|n| self.row.len() >= n) {
                     self.cursor.advance()?;
                     continue;
                 }
-                let Some(c) = self.cursor.peek() else { break };
-                match self.matcher.check(&c) {
+                // Used in place: moving the cell out of the option costs a store-forwarding
+                // stall (its one-byte type field is read back in eight-byte words).
+                let peeked = self.cursor.peek();
+                let Some(c) = peeked.as_ref() else { break };
+                if self.plain {
+                    if all_cells || self.all_columns || self.scan.selects(c.family, c.qualifier) {
+                        self.row.push(c);
+                    }
+                    self.cursor.advance()?;
+                    continue;
+                }
+                match self.matcher.check(c) {
                     Verdict::Keep => {
                         skipped = 0;
                         if all_cells || self.matcher.selected() {
-                            self.row.push(&c);
+                            self.row.push(c);
                         }
                     }
                     Verdict::Skip(Skip::ExcessVersions) => {

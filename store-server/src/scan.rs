@@ -138,6 +138,15 @@ impl Filter {
         }
     }
 
+    /// True if the filter lets every column through (no column filter in it).
+    pub fn passes_every_column(&self) -> bool {
+        match self {
+            Filter::ColumnPrefix(_) => false,
+            Filter::All(fs) => fs.iter().all(Filter::passes_every_column),
+            _ => true,
+        }
+    }
+
     /// Row-level decision on the visible cells of a row (before column selection).
     pub fn row_cells_pass(&self, row: &RowCells) -> bool {
         match self {

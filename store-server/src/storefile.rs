@@ -30,6 +30,9 @@ pub struct StoreFile {
     first_row: Vec<u8>,
     last_row: Vec<u8>,
     compacted_from: Vec<String>,
+    /// The file's time range if it holds one put per column (see
+    /// [`FileCursor::plain_time_range`]).
+    plain_time_range: Option<(i64, i64)>,
 }
 
 impl std::fmt::Debug for StoreFile {
@@ -85,6 +88,11 @@ impl StoreFile {
                     .collect()
             })
             .unwrap_or_default();
+        let plain_time_range = if reader.one_put_per_column() {
+            reader.time_range()
+        } else {
+            None
+        };
         Ok(Arc::new(StoreFile {
             path: path.to_path_buf(),
             name,
@@ -94,6 +102,7 @@ impl StoreFile {
             first_row,
             last_row,
             compacted_from,
+            plain_time_range,
         }))
     }
 
@@ -166,6 +175,7 @@ impl StoreFile {
             valid: false,
             file_seq: self.seq_id,
             force_seq: self.bulk,
+            plain_time_range: self.plain_time_range,
         }
     }
 }
@@ -176,9 +186,17 @@ pub struct FileCursor {
     valid: bool,
     file_seq: u64,
     force_seq: bool,
+    plain_time_range: Option<(i64, i64)>,
 }
 
 impl FileCursor {
+    /// The (min, max) timestamps of the file if its writer recorded that every cell is a
+    /// Put and no column of a row holds two: a read of this file alone has no versions,
+    /// duplicates or delete markers to resolve.
+    pub fn plain_time_range(&self) -> Option<(i64, i64)> {
+        self.plain_time_range
+    }
+
     /// The sequence id a cell stored with `stored` carries: the file's own for bulk-loaded
     /// files and for cells stored without one.
     fn seq(&self, stored: u64) -> u64 {

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use hfile::cell::same_bytes;
 use store_server::{Connection, RowCells, Scan, TableName, TimeRange};
 
 use crate::counters::Counters;
@@ -96,7 +97,7 @@ impl ColumnCounts {
             };
             let at = match guess.filter(|&g| {
                 let col = &self.columns[g];
-                col.qualifier == c.qualifier && col.family == c.family
+                same_bytes(&col.qualifier, c.qualifier) && same_bytes(&col.family, c.family)
             }) {
                 Some(g) => g,
                 None => {
