@@ -489,8 +489,18 @@ pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         w.copy_from_slice(&s[at..at + 8]);
         u64::from_ne_bytes(w)
     };
+    let half = |s: &[u8], at: usize| {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&s[at..at + 4]);
+        u32::from_ne_bytes(w)
+    };
+    // Short strings without a loop (one LLVM would turn back into a `memcmp` call):
+    // two overlapping words cover 4..8 bytes; first, middle and last byte cover 1..3.
+    if n < 4 {
+        return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+    }
     if n < 8 {
-        return a.iter().zip(b).all(|(x, y)| x == y);
+        return half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4);
     }
     let mut at = 0;
     while at + 8 < n {

@@ -1023,6 +1023,14 @@ impl Scanner {
         self.cursor.current_row(&self.block)
     }
 
+    /// The data block the current cell was decoded from: the parts of a cell of an
+    /// unencoded block are slices of it (a reader may keep the block instead of copying).
+    #[inline]
+    pub fn current_block(&self) -> Option<&Bytes> {
+        self.block_offset?;
+        Some(&self.block)
+    }
+
     /// Advances to the next cell; returns whether there is one.
     ///
     /// A lending cursor (the current cell borrows the scanner), hence not `Iterator`.

@@ -4,6 +4,7 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use hfile::{Cell, CellRef, CellSlices, CellType, Comparator};
 
 use crate::error::Result;
@@ -24,6 +25,12 @@ pub trait CellCursor: Send {
     #[inline]
     fn peek_row(&self) -> Option<&[u8]> {
         self.peek().map(|c| c.row)
+    }
+    /// The file block the current cell was read from, if it came from one: a row whose
+    /// cells lie in it can refer to it instead of copying them.
+    #[inline]
+    fn block(&self) -> Option<&Bytes> {
+        None
     }
     /// Moves to the next cell (nothing once exhausted).
     fn advance(&mut self) -> Result<()>;
@@ -167,6 +174,10 @@ impl<C: CellCursor + ?Sized> CellCursor for Box<C> {
 
     fn peek_row(&self) -> Option<&[u8]> {
         (**self).peek_row()
+    }
+
+    fn block(&self) -> Option<&Bytes> {
+        (**self).block()
     }
 
     fn advance(&mut self) -> Result<()> {
@@ -314,6 +325,11 @@ impl<C: CellCursor> CellCursor for MergeCursor<C> {
     #[inline]
     fn peek_row(&self) -> Option<&[u8]> {
         self.winner().and_then(|c| c.peek_row())
+    }
+
+    #[inline]
+    fn block(&self) -> Option<&Bytes> {
+        self.winner().and_then(|c| c.block())
     }
 
     #[inline]

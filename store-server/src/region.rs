@@ -18,7 +18,7 @@ use crate::row::RowCells;
 use crate::scan::{Bound, Filter, Get, RowResult, Scan};
 use crate::schema::{Durability, RegionInfo, TableDescriptor};
 use crate::store::{SourceCursor, Store};
-use crate::storefile::StoreFile;
+use crate::storefile::{FileCursor, StoreFile};
 use crate::wal::{Wal, WalEntry};
 
 /// Name of the file describing a region inside its directory.
@@ -435,19 +435,38 @@ impl Region {
             children.extend(cursors);
         }
         drop(publishing);
-        let mut cursor = MergeCursor::new(children);
-        cursor.seek(&first_on_row(lo))?;
+        let start = first_on_row(lo);
+        let merged = |children: Vec<SourceCursor>| -> Result<Sources> {
+            let mut c = MergeCursor::new(children);
+            c.seek(&start)?;
+            Ok(Sources::Merged(c))
+        };
+        let mut hi = hi;
+        let sources = match <[SourceCursor; 1]>::try_from(children) {
+            Ok([SourceCursor::File(mut c)]) => {
+                // A file that ends before the upper bound needs no test per row.
+                if c.last_row().is_some_and(|last| !hi.is_past(last)) {
+                    hi = Bound::Unbounded;
+                }
+                c.seek(&start)?;
+                Sources::File(c)
+            }
+            Ok([other]) => merged(vec![other])?,
+            Err(children) => merged(children)?,
+        };
         let scan = Arc::new(scan.clone());
         let all_columns =
             scan.columns.is_empty() && scan.filter.as_ref().is_none_or(Filter::passes_every_column);
         Ok(RegionScanner {
-            cursor,
-            hi,
-            matcher: RowMatcher::new(self.rules.clone(), Mode::User(scan.clone()), now),
-            plain,
-            all_columns,
-            scan,
-            row: RowCells::spare(),
+            sources,
+            rows: RowAssembler {
+                hi,
+                matcher: RowMatcher::new(self.rules.clone(), Mode::User(scan.clone()), now),
+                plain,
+                all_columns,
+                scan,
+                row: RowCells::spare(),
+            },
         })
     }
 
@@ -565,14 +584,26 @@ impl Region {
 
 /// Iterates the rows of one region for one scan.
 pub struct RegionScanner {
-    cursor: MergeCursor<SourceCursor>,
+    sources: Sources,
+    rows: RowAssembler,
+}
+
+/// What a region scan reads: one store file directly (a compacted or bulk-loaded region
+/// with an empty memstore), or the merge of several sources.
+// One per region scan: the file cursor is kept inline, not boxed.
+#[allow(clippy::large_enum_variant)]
+enum Sources {
+    File(FileCursor),
+    Merged(MergeCursor<SourceCursor>),
+}
+
+/// Builds rows from a cell cursor: versions, deletes, columns and filters.
+struct RowAssembler {
     hi: Bound,
     scan: Arc<Scan>,
     matcher: RowMatcher,
     /// Every cell of the sources is visible (see [`FileCursor::plain_time_range`]): the
     /// matcher is not consulted.
-    ///
-    /// [`FileCursor::plain_time_range`]: crate::storefile::FileCursor::plain_time_range
     plain: bool,
     /// The scan selects every column (no column list, no column filter).
     all_columns: bool,
@@ -582,7 +613,7 @@ pub struct RegionScanner {
 /// Versions of one column a scan steps over before it seeks past the column instead.
 const SKIPS_BEFORE_SEEK: u32 = 4;
 
-impl Drop for RegionScanner {
+impl Drop for RowAssembler {
     fn drop(&mut self) {
         std::mem::take(&mut self.row).recycle();
     }
@@ -592,7 +623,7 @@ impl RegionScanner {
     /// The next row with at least one visible cell, or `None` at the end of the range.
     pub fn next_row(&mut self) -> Result<Option<RowResult>> {
         Ok(if self.advance_row()? {
-            Some(self.row.to_result())
+            Some(self.rows.row.to_result())
         } else {
             None
         })
@@ -600,11 +631,23 @@ impl RegionScanner {
 
     /// The row [`advance_row`](Self::advance_row) assembled last.
     pub(crate) fn row(&self) -> &RowCells {
-        &self.row
+        &self.rows.row
     }
 
     /// Assembles the next row with at least one visible cell; false at the end of the range.
     pub(crate) fn advance_row(&mut self) -> Result<bool> {
+        // One dispatch per row: the row loop is compiled for each kind of source.
+        match &mut self.sources {
+            Sources::File(c) => self.rows.next(c),
+            Sources::Merged(c) => self.rows.next(c),
+        }
+    }
+}
+
+impl RowAssembler {
+    /// Assembles the next row with at least one visible cell from `cursor`; false at the
+    /// end of the range.
+    fn next<C: CellCursor>(&mut self, cursor: &mut C) -> Result<bool> {
         let filter = self.scan.filter.as_ref();
         // Row-level tests see every visible cell; otherwise unselected columns are dropped
         // as they stream by, and a first-key-only row stops at its first cell.
@@ -615,38 +658,38 @@ impl RegionScanner {
             filter.and_then(|f| f.cells_per_row())
         };
         loop {
-            match self.cursor.peek_row() {
+            match cursor.peek_row() {
                 None => return Ok(false),
                 Some(r) if self.hi.is_past(r) => return Ok(false),
-                Some(r) => self.row.start(r),
+                Some(r) => self.row.start_in(cursor.block(), r),
             }
             if !filter.is_none_or(|f| f.row_passes(self.row.row())) {
                 let mut next = self.row.row().to_vec();
                 next.push(0);
-                self.cursor.seek(&first_on_row(&next))?;
+                cursor.seek(&first_on_row(&next))?;
                 continue;
             }
             self.matcher.start_row();
             let mut skipped = 0u32;
             // The row is compared before the cell is built: cells a first-key-only row
             // skips are never built at all.
-            while let Some(r) = self.cursor.peek_row() {
+            while let Some(r) = cursor.peek_row() {
                 if !same_bytes(r, self.row.row()) {
                     break;
                 }
                 if max_cells.is_some_and(|n| self.row.len() >= n) {
-                    self.cursor.advance()?;
+                    cursor.advance()?;
                     continue;
                 }
                 // Used in place: moving the cell out of the option costs a store-forwarding
                 // stall (its one-byte type field is read back in eight-byte words).
-                let peeked = self.cursor.peek();
+                let peeked = cursor.peek();
                 let Some(c) = peeked.as_ref() else { break };
                 if self.plain {
                     if all_cells || self.all_columns || self.scan.selects(c.family, c.qualifier) {
                         self.row.push(c);
                     }
-                    self.cursor.advance()?;
+                    cursor.advance()?;
                     continue;
                 }
                 match self.matcher.check(c) {
@@ -662,13 +705,13 @@ impl RegionScanner {
                             // A long run of old versions: seek past the column.
                             let next = after_column(self.row.row(), c.family, c.qualifier);
                             skipped = 0;
-                            self.cursor.reseek(&next)?;
+                            cursor.reseek(&next)?;
                             continue;
                         }
                     }
                     Verdict::Skip(_) => skipped = 0,
                 }
-                self.cursor.advance()?;
+                cursor.advance()?;
             }
             if all_cells {
                 self.row.apply(&self.scan);

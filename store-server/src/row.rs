@@ -1,4 +1,5 @@
-//! [`RowCells`]: one row's cells in one buffer that a scanner reuses from row to row, and
+//! [`RowCells`]: one row's cells, lent from a file block or copied into one buffer that a
+//! scanner reuses from row to row, and
 //! [`RowCursor`]: scans that lend each row instead of allocating a [`RowResult`] for it.
 
 use bytes::Bytes;
@@ -16,26 +17,43 @@ thread_local! {
     static SPARE: std::cell::Cell<Option<RowCells>> = const { std::cell::Cell::new(None) };
 }
 
-/// Where one cell's parts lie in [`RowCells`]' buffer, and its fixed-size fields.
+/// Where one cell's parts lie in [`RowCells`]' bytes (half-open ranges), and its
+/// fixed-size fields.
 #[derive(Clone, Copy, Debug)]
 struct Entry {
-    /// Start of the family, then the ends of family, qualifier, tags and value (the value
-    /// is last so that emptying it leaves the other parts in place).
-    bounds: [usize; 5],
+    family: (usize, usize),
+    qualifier: (usize, usize),
+    value: (usize, usize),
+    tags: (usize, usize),
     timestamp: i64,
     type_code: u8,
     seq_id: u64,
 }
 
-/// The cells of one row: the row key, then every cell's family, qualifier, tags and value,
-/// copied into one buffer. Scans lend a `RowCells` per row (see [`RowCursor`]), so reading
-/// a row allocates nothing once the buffer has grown; [`RowCells::to_result`] makes the
-/// owned [`RowResult`].
+/// The cells of one row. Scans lend a `RowCells` per row (see [`RowCursor`]) and reuse it
+/// from row to row: a row read from one file block refers to that block's bytes (the
+/// block is kept alive with it, and nothing is copied); otherwise the row key and every
+/// cell's parts are copied into one buffer, so reading a row allocates nothing once the
+/// buffer has grown. [`RowCells::to_result`] makes the owned [`RowResult`].
 #[derive(Clone, Debug, Default)]
 pub struct RowCells {
+    /// The copied row key and parts, when the row is not lent from a block.
     data: Vec<u8>,
-    row_len: usize,
+    /// The block the whole row lies in, when it does.
+    block: Option<Bytes>,
+    row: (usize, usize),
     cells: Vec<Entry>,
+}
+
+/// Where `part` starts in `within`, if it lies inside it (an empty part lies anywhere).
+#[inline]
+fn offset_in(within: &[u8], part: &[u8]) -> Option<(usize, usize)> {
+    if part.is_empty() {
+        return Some((0, 0));
+    }
+    let start = (part.as_ptr() as usize).checked_sub(within.as_ptr() as usize)?;
+    let end = start + part.len();
+    (end <= within.len()).then_some((start, end))
 }
 
 impl RowCells {
@@ -52,37 +70,102 @@ impl RowCells {
 
     /// Keeps this buffer for the next [`RowCells::spare`] on this thread, unless it grew
     /// past [`SPARE_MAX_BYTES`] (one huge row must not stay pinned in memory).
-    pub(crate) fn recycle(self) {
+    pub(crate) fn recycle(mut self) {
+        self.block = None;
         if self.data.capacity() <= SPARE_MAX_BYTES {
             SPARE.set(Some(self));
         }
     }
 
+    /// The bytes the ranges refer to.
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        match &self.block {
+            Some(b) => b,
+            None => &self.data,
+        }
+    }
+
     /// Starts over with row key `row` and no cells.
     pub fn start(&mut self, row: &[u8]) {
+        self.block = None;
         self.data.clear();
         self.data.extend_from_slice(row);
-        self.row_len = row.len();
+        self.row = (0, row.len());
+        self.cells.clear();
+    }
+
+    /// Starts over with row key `row`, a slice of `block` if it is one: cells that also
+    /// lie in `block` are then recorded where they are instead of being copied.
+    pub(crate) fn start_in(&mut self, block: Option<&Bytes>, row: &[u8]) {
+        let Some((b, at)) = block.and_then(|b| Some((b, offset_in(b, row)?))) else {
+            return self.start(row);
+        };
+        // Rows of one block share one handle to it.
+        let same = self
+            .block
+            .as_ref()
+            .is_some_and(|mine| mine.as_ptr() == b.as_ptr() && mine.len() == b.len());
+        if !same {
+            self.block = Some(b.clone());
+        }
+        self.row = at;
         self.cells.clear();
     }
 
     /// Appends a cell of the current row (its row key is not checked or copied).
     pub fn push<C: CellView + ?Sized>(&mut self, c: &C) {
-        let start = self.data.len();
-        let mut bounds = [start; 5];
-        for (i, part) in [c.family(), c.qualifier(), c.tags(), c.value()]
-            .into_iter()
-            .enumerate()
-        {
-            self.data.extend_from_slice(part);
-            bounds[i + 1] = self.data.len();
+        if let Some(b) = &self.block {
+            let at = (|| {
+                Some(Entry {
+                    family: offset_in(b, c.family())?,
+                    qualifier: offset_in(b, c.qualifier())?,
+                    value: offset_in(b, c.value())?,
+                    tags: offset_in(b, c.tags())?,
+                    timestamp: c.timestamp(),
+                    type_code: c.type_code(),
+                    seq_id: c.seq_id(),
+                })
+            })();
+            if let Some(e) = at {
+                self.cells.push(e);
+                return;
+            }
+            self.copy_out();
         }
-        self.cells.push(Entry {
-            bounds,
+        let mut part = |p: &[u8]| {
+            let start = self.data.len();
+            self.data.extend_from_slice(p);
+            (start, self.data.len())
+        };
+        let e = Entry {
+            family: part(c.family()),
+            qualifier: part(c.qualifier()),
+            value: part(c.value()),
+            tags: part(c.tags()),
             timestamp: c.timestamp(),
             type_code: c.type_code(),
             seq_id: c.seq_id(),
-        });
+        };
+        self.cells.push(e);
+    }
+
+    /// Copies a row lent from a block into the buffer (a cell from elsewhere joins it).
+    fn copy_out(&mut self) {
+        let Some(b) = self.block.take() else { return };
+        self.data.clear();
+        let mut copy = |(s, e): (usize, usize)| {
+            let start = self.data.len();
+            self.data.extend_from_slice(&b[s..e]);
+            (start, self.data.len())
+        };
+        self.row = copy(self.row);
+        for e in &mut self.cells {
+            e.family = copy(e.family);
+            e.qualifier = copy(e.qualifier);
+            e.value = copy(e.value);
+            e.tags = copy(e.tags);
+        }
     }
 
     /// Replaces the contents with an owned row.
@@ -95,7 +178,7 @@ impl RowCells {
 
     /// The row key.
     pub fn row(&self) -> &[u8] {
-        &self.data[..self.row_len]
+        &self.bytes()[self.row.0..self.row.1]
     }
 
     /// Number of cells.
@@ -109,15 +192,15 @@ impl RowCells {
     }
 
     fn view(&self, e: &Entry) -> CellSlices<'_> {
-        let [f, fe, qe, te, ve] = e.bounds;
+        let b = self.bytes();
         CellSlices {
-            row: self.row(),
-            family: &self.data[f..fe],
-            qualifier: &self.data[fe..qe],
+            row: &b[self.row.0..self.row.1],
+            family: &b[e.family.0..e.family.1],
+            qualifier: &b[e.qualifier.0..e.qualifier.1],
             timestamp: e.timestamp,
             type_code: e.type_code,
-            value: &self.data[te..ve],
-            tags: &self.data[qe..te],
+            value: &b[e.value.0..e.value.1],
+            tags: &b[e.tags.0..e.tags.1],
             seq_id: e.seq_id,
             key: &[],
         }
@@ -142,23 +225,53 @@ impl RowCells {
 
     /// The owned row: one allocation for all its bytes, shared by its cells.
     pub fn to_result(&self) -> RowResult {
-        let data = Bytes::copy_from_slice(&self.data);
-        let row = data.slice(..self.row_len);
-        let cells = self
+        let b = self.bytes();
+        let size = (self.row.1 - self.row.0)
+            + self
+                .cells
+                .iter()
+                .map(|e| {
+                    [e.family, e.qualifier, e.value, e.tags]
+                        .iter()
+                        .map(|(s, e)| e - s)
+                        .sum::<usize>()
+                })
+                .sum::<usize>();
+        let mut data = Vec::with_capacity(size);
+        let mut copy = |(s, e): (usize, usize)| {
+            let start = data.len();
+            data.extend_from_slice(&b[s..e]);
+            (start, data.len())
+        };
+        let row_at = copy(self.row);
+        let parts: Vec<[(usize, usize); 4]> = self
             .cells
             .iter()
             .map(|e| {
-                let [f, fe, qe, te, ve] = e.bounds;
-                Cell {
-                    row: row.clone(),
-                    family: data.slice(f..fe),
-                    qualifier: data.slice(fe..qe),
-                    timestamp: e.timestamp,
-                    type_code: e.type_code,
-                    value: data.slice(te..ve),
-                    tags: data.slice(qe..te),
-                    seq_id: e.seq_id,
-                }
+                [
+                    copy(e.family),
+                    copy(e.qualifier),
+                    copy(e.value),
+                    copy(e.tags),
+                ]
+            })
+            .collect();
+        let data = Bytes::from(data);
+        let slice = |(s, e): (usize, usize)| data.slice(s..e);
+        let row = slice(row_at);
+        let cells = self
+            .cells
+            .iter()
+            .zip(parts)
+            .map(|(e, [f, q, v, t])| Cell {
+                row: row.clone(),
+                family: slice(f),
+                qualifier: slice(q),
+                timestamp: e.timestamp,
+                type_code: e.type_code,
+                value: slice(v),
+                tags: slice(t),
+                seq_id: e.seq_id,
             })
             .collect();
         RowResult { row, cells }
@@ -176,11 +289,12 @@ impl RowCells {
                 return;
             }
         }
-        let data = &self.data;
-        self.cells.retain(|e| {
-            let [f, fe, qe, ..] = e.bounds;
-            scan.selects(&data[f..fe], &data[fe..qe])
-        });
+        let b = match &self.block {
+            Some(b) => &b[..],
+            None => &self.data,
+        };
+        self.cells
+            .retain(|e| scan.selects(&b[e.family.0..e.family.1], &b[e.qualifier.0..e.qualifier.1]));
         if let Some(f) = &scan.filter {
             self.transform(f);
         }
@@ -191,7 +305,7 @@ impl RowCells {
         match f {
             Filter::KeyOnly => {
                 for e in &mut self.cells {
-                    e.bounds[4] = e.bounds[3];
+                    e.value.1 = e.value.0;
                 }
             }
             Filter::FirstKeyOnly => self.cells.truncate(1),
@@ -272,6 +386,65 @@ mod tests {
         assert_eq!(rc.value(b"g", b"b"), None);
         let first = rc.cells().next().map(|c| (c.tags.to_vec(), c.seq_id));
         assert_eq!(first, Some((b"\x01\x00\x01t".to_vec(), 7)));
+    }
+
+    #[test]
+    fn rows_lent_from_a_block_read_like_copied_ones() {
+        // A "block" holding two cells of row r1 back to back, as an unencoded block does.
+        let mut raw = Vec::new();
+        let mut at = Vec::new();
+        for (q, v) in [("a", "va"), ("b", "vb")] {
+            let key = hfile::cell::make_key(b"r1", b"f", q.as_bytes(), 5, hfile::CellType::Put);
+            at.push((raw.len(), key.len(), v.len()));
+            raw.extend_from_slice(&key);
+            raw.extend_from_slice(v.as_bytes());
+        }
+        let block = Bytes::from(raw);
+        let cell = |i: usize| {
+            let (k, kl, vl) = at[i];
+            hfile::CellRef::new(&block[k..k + kl], &block[k + kl..k + kl + vl], &[], 9)
+        };
+        let (Some(a), Some(b)) = (cell(0), cell(1)) else {
+            panic!("malformed test key")
+        };
+        let want = RowResult {
+            row: Bytes::from_static(b"r1"),
+            cells: vec![
+                Cell {
+                    seq_id: 9,
+                    ..Cell::put("r1", "f", "a", 5, "va")
+                },
+                Cell {
+                    seq_id: 9,
+                    ..Cell::put("r1", "f", "b", 5, "vb")
+                },
+            ],
+        };
+        let mut rc = RowCells::new();
+        rc.start_in(Some(&block), a.row());
+        rc.push(&a);
+        rc.push(&b);
+        assert!(
+            rc.block.is_some() && rc.data.is_empty(),
+            "lent, nothing copied"
+        );
+        assert_eq!(rc.to_result(), want);
+        assert_eq!(rc.value(b"f", b"b"), Some(&b"vb"[..]));
+        // A cell from elsewhere (another source) turns the row into a copy.
+        rc.start_in(Some(&block), a.row());
+        rc.push(&a);
+        let other = Cell::put("r1", "g", "c", 1, "vc");
+        rc.push(&other);
+        assert!(rc.block.is_none());
+        let mut more = want.clone();
+        more.cells.truncate(1);
+        more.cells.push(other);
+        assert_eq!(rc.to_result(), more);
+        // A row key that is not in the block is copied from the start.
+        rc.start_in(Some(&block), b"r1");
+        assert!(rc.block.is_none());
+        rc.push(&b);
+        assert_eq!(rc.cell(0).map(|c| c.value), Some(&b"vb"[..]));
     }
 
     #[test]

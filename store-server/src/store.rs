@@ -52,6 +52,14 @@ impl CellCursor for SourceCursor {
     }
 
     #[inline]
+    fn block(&self) -> Option<&bytes::Bytes> {
+        match self {
+            SourceCursor::Mem(_) => None,
+            SourceCursor::File(c) => c.block(),
+        }
+    }
+
+    #[inline]
     fn advance(&mut self) -> Result<()> {
         match self {
             SourceCursor::Mem(c) => c.advance(),

@@ -197,6 +197,14 @@ impl FileCursor {
         self.plain_time_range
     }
 
+    /// The file's last row (`None` for an empty or malformed file).
+    pub fn last_row(&self) -> Option<&[u8]> {
+        self.scanner
+            .reader()
+            .last_key()
+            .and_then(hfile::cell::key_row)
+    }
+
     /// The sequence id a cell stored with `stored` carries: the file's own for bulk-loaded
     /// files and for cells stored without one.
     fn seq(&self, stored: u64) -> u64 {
@@ -237,6 +245,14 @@ impl CellCursor for FileCursor {
             return None;
         }
         self.scanner.current_row()
+    }
+
+    #[inline]
+    fn block(&self) -> Option<&bytes::Bytes> {
+        if !self.valid {
+            return None;
+        }
+        self.scanner.current_block()
     }
 
     #[inline]
