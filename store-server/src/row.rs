@@ -110,6 +110,7 @@ impl RowCells {
             self.block = Some(b.clone());
         }
         self.row = at;
+        self.data.clear();
         self.cells.clear();
     }
 
@@ -177,20 +178,24 @@ impl RowCells {
     }
 
     /// The row key.
+    #[inline]
     pub fn row(&self) -> &[u8] {
         &self.bytes()[self.row.0..self.row.1]
     }
 
     /// Number of cells.
+    #[inline]
     pub fn len(&self) -> usize {
         self.cells.len()
     }
 
     /// True if the row has no cell.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.cells.is_empty()
     }
 
+    #[inline]
     fn view(&self, e: &Entry) -> CellSlices<'_> {
         let b = self.bytes();
         CellSlices {
@@ -207,11 +212,13 @@ impl RowCells {
     }
 
     /// The `i`-th cell.
+    #[inline]
     pub fn cell(&self, i: usize) -> Option<CellSlices<'_>> {
         self.cells.get(i).map(|e| self.view(e))
     }
 
     /// The cells in HBase order (family, qualifier ascending; newest version first).
+    #[inline]
     pub fn cells(&self) -> impl ExactSizeIterator<Item = CellSlices<'_>> + Clone + '_ {
         self.cells.iter().map(|e| self.view(e))
     }

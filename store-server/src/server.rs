@@ -1084,6 +1084,7 @@ impl RegionServer {
             hi,
             current: None,
             returned: 0,
+            limit: scan.row_limit(),
             reverse_chunks,
             buffered: Vec::new().into_iter(),
             lent: RowCells::new(),
@@ -1447,6 +1448,8 @@ pub struct TableScanner {
     hi: Bound,
     current: Option<(RegionScanner, Vec<u8>)>,
     returned: usize,
+    /// The scan's row limit ([`Scan::row_limit`]).
+    limit: Option<usize>,
     /// A reversed scan's chunks not yet read, as (first row, end); taken from the back.
     reverse_chunks: Vec<(Vec<u8>, Bound)>,
     /// The rows of the reversed scan's current chunk, last row first.
@@ -1509,7 +1512,7 @@ impl TableScanner {
     /// Moves to the next row; false at the end. The row is in `lent` (reversed scans) or
     /// in the current region scanner.
     fn advance(&mut self) -> Result<bool> {
-        if self.scan.row_limit().is_some_and(|n| self.returned >= n) {
+        if self.limit.is_some_and(|n| self.returned >= n) {
             return Ok(false);
         }
         if self.scan.reversed {
