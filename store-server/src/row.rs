@@ -115,25 +115,33 @@ impl RowCells {
     }
 
     /// Appends a cell of the current row (its row key is not checked or copied).
+    // Inlined into the scan loop, so the cell's fields need not round-trip through memory.
+    #[inline]
     pub fn push<C: CellView + ?Sized>(&mut self, c: &C) {
-        if let Some(b) = &self.block {
-            let at = (|| {
-                Some(Entry {
-                    family: offset_in(b, c.family())?,
-                    qualifier: offset_in(b, c.qualifier())?,
-                    value: offset_in(b, c.value())?,
-                    tags: offset_in(b, c.tags())?,
-                    timestamp: c.timestamp(),
-                    type_code: c.type_code(),
-                    seq_id: c.seq_id(),
-                })
-            })();
-            if let Some(e) = at {
-                self.cells.push(e);
-                return;
-            }
-            self.copy_out();
+        match self.lend(c) {
+            Some(e) => self.cells.push(e),
+            None => self.push_copy(c),
         }
+    }
+
+    /// Where `c`'s parts lie in the block the row is lent from, if they all do.
+    #[inline]
+    fn lend<C: CellView + ?Sized>(&self, c: &C) -> Option<Entry> {
+        let b = self.block.as_ref()?;
+        Some(Entry {
+            family: offset_in(b, c.family())?,
+            qualifier: offset_in(b, c.qualifier())?,
+            value: offset_in(b, c.value())?,
+            tags: offset_in(b, c.tags())?,
+            timestamp: c.timestamp(),
+            type_code: c.type_code(),
+            seq_id: c.seq_id(),
+        })
+    }
+
+    /// Appends a copy of `c`'s parts (copying a lent row first).
+    fn push_copy<C: CellView + ?Sized>(&mut self, c: &C) {
+        self.copy_out();
         let mut part = |p: &[u8]| {
             let start = self.data.len();
             self.data.extend_from_slice(p);
