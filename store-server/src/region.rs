@@ -455,8 +455,14 @@ impl Region {
             Err(children) => merged(children)?,
         };
         let scan = Arc::new(scan.clone());
-        let all_columns =
-            scan.columns.is_empty() && scan.filter.as_ref().is_none_or(Filter::passes_every_column);
+        let filter = scan.filter.as_ref();
+        let all_columns = scan.columns.is_empty() && filter.is_none_or(Filter::passes_every_column);
+        let all_cells = scan.raw || filter.is_some_and(Filter::needs_row_cells);
+        let max_cells = if all_cells {
+            None
+        } else {
+            filter.and_then(Filter::cells_per_row)
+        };
         Ok(RegionScanner {
             sources,
             rows: RowAssembler {
@@ -464,6 +470,8 @@ impl Region {
                 matcher: RowMatcher::new(self.rules.clone(), Mode::User(scan.clone()), now),
                 plain,
                 all_columns,
+                all_cells,
+                max_cells,
                 scan,
                 row: RowCells::spare(),
             },
@@ -607,6 +615,11 @@ struct RowAssembler {
     plain: bool,
     /// The scan selects every column (no column list, no column filter).
     all_columns: bool,
+    /// Row-level tests see every visible cell (raw scans, single-column-value filters);
+    /// otherwise unselected columns are dropped as they stream by.
+    all_cells: bool,
+    /// The most cells a row returns (a first-key-only row stops at its first cell).
+    max_cells: Option<usize>,
     row: RowCells,
 }
 
@@ -649,14 +662,7 @@ impl RowAssembler {
     /// end of the range.
     fn next<C: CellCursor>(&mut self, cursor: &mut C) -> Result<bool> {
         let filter = self.scan.filter.as_ref();
-        // Row-level tests see every visible cell; otherwise unselected columns are dropped
-        // as they stream by, and a first-key-only row stops at its first cell.
-        let all_cells = self.scan.raw || filter.is_some_and(|f| f.needs_row_cells());
-        let max_cells = if all_cells {
-            None
-        } else {
-            filter.and_then(|f| f.cells_per_row())
-        };
+        let (all_cells, max_cells) = (self.all_cells, self.max_cells);
         loop {
             match cursor.peek_row() {
                 None => return Ok(false),

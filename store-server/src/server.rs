@@ -1557,6 +1557,26 @@ impl TableScanner {
 
 impl RowCursor for TableScanner {
     fn next_row(&mut self) -> Result<Option<&RowCells>> {
+        // The common case in one step: the next row of the current region of a forward
+        // scan without a row limit. At a region's end the general path below moves on.
+        if self.limit.is_none() && !self.scan.reversed {
+            let found = match &mut self.current {
+                Some((scanner, _)) => scanner.advance_row(),
+                None => Ok(false),
+            };
+            match found {
+                Ok(true) => {
+                    self.returned += 1;
+                    return Ok(self.current.as_ref().map(|(scanner, _)| scanner.row()));
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    self.next_row = None;
+                    self.current = None;
+                    return Err(e);
+                }
+            }
+        }
         if !self.advance()? {
             return Ok(None);
         }

@@ -90,18 +90,18 @@ impl ColumnCounts {
         self.rows += 1;
         self.cells += row.len() as u64;
         let mut prev: Option<usize> = None;
-        for c in row.cells() {
+        for (family, qualifier) in row.columns() {
             let guess = match prev {
                 None => self.first,
                 Some(p) => self.columns[p].next,
             };
             let at = match guess.filter(|&g| {
                 let col = &self.columns[g];
-                same_bytes(&col.qualifier, c.qualifier) && same_bytes(&col.family, c.family)
+                same_bytes(&col.qualifier, qualifier) && same_bytes(&col.family, family)
             }) {
                 Some(g) => g,
                 None => {
-                    let at = self.position(c.family, c.qualifier);
+                    let at = self.position(family, qualifier);
                     match prev {
                         None => self.first = Some(at),
                         Some(p) => self.columns[p].next = Some(at),
