@@ -136,7 +136,8 @@ pub fn file_info_value(key: &[u8], value: &[u8], bloom_type: BloomType) -> Strin
         }
         k if k == keys::TAGS_COMPRESSED
             || k == keys::MAJOR_COMPACTION_KEY
-            || k == keys::EXCLUDE_FROM_MINOR_COMPACTION_KEY =>
+            || k == keys::EXCLUDE_FROM_MINOR_COMPACTION_KEY
+            || k == keys::ONE_PUT_PER_COLUMN =>
         {
             as_bool().map(|b| b.to_string())
         }
@@ -204,6 +205,7 @@ mod tests {
             "true"
         );
         assert_eq!(file_info_value(keys::TAGS_COMPRESSED, &[0], bt), "false");
+        assert_eq!(file_info_value(keys::ONE_PUT_PER_COLUMN, &[1], bt), "true");
         assert_eq!(file_info_value(keys::BLOOM_FILTER_TYPE, b"ROW", bt), "ROW");
         assert_eq!(
             file_info_value(keys::CREATE_TIME_KEY, &0i64.to_be_bytes(), bt),
