@@ -45,6 +45,21 @@ pub struct RowCells {
     cells: Vec<Entry>,
 }
 
+/// The block a row is lent from, else its copy buffer (a free function, so a caller can
+/// borrow these fields while it changes the cells).
+#[inline]
+fn bytes_of<'a>(block: &'a Option<Bytes>, data: &'a [u8]) -> &'a [u8] {
+    match block {
+        Some(b) => b,
+        None => data,
+    }
+}
+
+/// The length of a half-open range.
+fn span((start, end): (usize, usize)) -> usize {
+    end - start
+}
+
 /// Where `part` starts in `within`, if it lies inside it (an empty part lies anywhere).
 #[inline]
 fn offset_in(within: &[u8], part: &[u8]) -> Option<(usize, usize)> {
@@ -80,10 +95,7 @@ impl RowCells {
     /// The bytes the ranges refer to.
     #[inline]
     fn bytes(&self) -> &[u8] {
-        match &self.block {
-            Some(b) => b,
-            None => &self.data,
-        }
+        bytes_of(&self.block, &self.data)
     }
 
     /// Starts over with row key `row` and no cells.
@@ -252,51 +264,32 @@ impl RowCells {
     /// The owned row: one allocation for all its bytes, shared by its cells.
     pub fn to_result(&self) -> RowResult {
         let b = self.bytes();
-        let size = (self.row.1 - self.row.0)
-            + self
-                .cells
-                .iter()
-                .map(|e| {
-                    [e.family, e.qualifier, e.value, e.tags]
-                        .iter()
-                        .map(|(s, e)| e - s)
-                        .sum::<usize>()
-                })
-                .sum::<usize>();
+        let parts = |e: &Entry| [e.family, e.qualifier, e.value, e.tags];
+        let size = span(self.row) + self.cells.iter().flat_map(parts).map(span).sum::<usize>();
+        // Row, then each cell's parts in `parts` order; sliced back in the same order.
         let mut data = Vec::with_capacity(size);
-        let mut copy = |(s, e): (usize, usize)| {
-            let start = data.len();
+        for (s, e) in std::iter::once(self.row).chain(self.cells.iter().flat_map(parts)) {
             data.extend_from_slice(&b[s..e]);
-            (start, data.len())
-        };
-        let row_at = copy(self.row);
-        let parts: Vec<[(usize, usize); 4]> = self
-            .cells
-            .iter()
-            .map(|e| {
-                [
-                    copy(e.family),
-                    copy(e.qualifier),
-                    copy(e.value),
-                    copy(e.tags),
-                ]
-            })
-            .collect();
+        }
         let data = Bytes::from(data);
-        let slice = |(s, e): (usize, usize)| data.slice(s..e);
-        let row = slice(row_at);
+        let mut at = 0;
+        let mut take = |range: (usize, usize)| {
+            let start = at;
+            at += span(range);
+            data.slice(start..at)
+        };
+        let row = take(self.row);
         let cells = self
             .cells
             .iter()
-            .zip(parts)
-            .map(|(e, [f, q, v, t])| Cell {
+            .map(|e| Cell {
                 row: row.clone(),
-                family: slice(f),
-                qualifier: slice(q),
+                family: take(e.family),
+                qualifier: take(e.qualifier),
+                value: take(e.value),
+                tags: take(e.tags),
                 timestamp: e.timestamp,
                 type_code: e.type_code,
-                value: slice(v),
-                tags: slice(t),
                 seq_id: e.seq_id,
             })
             .collect();
@@ -315,10 +308,7 @@ impl RowCells {
                 return;
             }
         }
-        let b = match &self.block {
-            Some(b) => &b[..],
-            None => &self.data,
-        };
+        let b = bytes_of(&self.block, &self.data);
         self.cells
             .retain(|e| scan.selects(&b[e.family.0..e.family.1], &b[e.qualifier.0..e.qualifier.1]));
         if let Some(f) = &scan.filter {

@@ -1515,7 +1515,20 @@ impl TableScanner {
         if self.limit.is_some_and(|n| self.returned >= n) {
             return Ok(false);
         }
-        if self.scan.reversed {
+        if !self.scan.reversed {
+            // The common case in one step: the next row of the current region. At a
+            // region's end `advance_forward` moves on.
+            if let Some((scanner, _)) = &mut self.current {
+                match scanner.advance_row() {
+                    Ok(true) => {
+                        self.returned += 1;
+                        return Ok(true);
+                    }
+                    Ok(false) => {}
+                    Err(e) => return Err(self.stop(e)),
+                }
+            }
+        } else {
             loop {
                 if let Some(row) = self.buffered.next() {
                     self.lent = row;
@@ -1546,37 +1559,20 @@ impl TableScanner {
                 self.returned += usize::from(found);
                 Ok(found)
             }
-            Err(e) => {
-                self.next_row = None;
-                self.current = None;
-                Err(e)
-            }
+            Err(e) => Err(self.stop(e)),
         }
+    }
+
+    /// Ends a forward scan that failed with `e` (a later call returns no rows).
+    fn stop(&mut self, e: Error) -> Error {
+        self.next_row = None;
+        self.current = None;
+        e
     }
 }
 
 impl RowCursor for TableScanner {
     fn next_row(&mut self) -> Result<Option<&RowCells>> {
-        // The common case in one step: the next row of the current region of a forward
-        // scan without a row limit. At a region's end the general path below moves on.
-        if self.limit.is_none() && !self.scan.reversed {
-            let found = match &mut self.current {
-                Some((scanner, _)) => scanner.advance_row(),
-                None => Ok(false),
-            };
-            match found {
-                Ok(true) => {
-                    self.returned += 1;
-                    return Ok(self.current.as_ref().map(|(scanner, _)| scanner.row()));
-                }
-                Ok(false) => {}
-                Err(e) => {
-                    self.next_row = None;
-                    self.current = None;
-                    return Err(e);
-                }
-            }
-        }
         if !self.advance()? {
             return Ok(None);
         }
