@@ -7,8 +7,6 @@
 //! Entries carry an *ordinal* (input file index and record number) so that when two records
 //! write the same cell, the later one in input order wins, whatever the thread timing.
 
-use std::cmp::Ordering;
-
 use hfile::cell::MAX_ROW_LENGTH;
 use store_server::rowkey::salt_byte;
 
@@ -99,73 +97,137 @@ impl ColumnTable {
     }
 }
 
-/// One cell in a [`Batch`]: where its row and value are, its column, timestamp and ordinal.
+/// One record's cells of one family: the unit the import sorts.
 ///
-/// Columns are numbered in (family, qualifier) order, so comparing column indexes orders
-/// by family and qualifier.
+/// Its bytes in the [`Arena`] are the row key followed by the cells, each a column index
+/// (`u16`), a value length (`u16`; `0xFFFF` = a `u32` follows) and the value, in column
+/// order. Every cell of a group has the record's timestamp and ordinal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Entry {
-    /// Arena offset of the row key.
-    pub row_off: u64,
+pub struct Group {
+    /// The row key's first eight bytes, big-endian, zero-padded: ordered like the rows
+    /// (equal prefixes say nothing).
+    pub prefix: u64,
+    /// Where the group's bytes are: chunk index in the high 32 bits, offset in the low.
+    pub off: u64,
     /// Input order (see [`ordinal`]); larger = later.
     pub ord: u64,
-    /// Timestamp in ms.
+    /// Timestamp of every cell, in ms.
     pub ts: i64,
-    /// Offset of the value relative to `row_off`.
-    pub val_rel: u32,
-    /// Value length.
-    pub val_len: u32,
+    /// Bytes of row key and cells.
+    pub len: u32,
     /// Row key length.
     pub row_len: u16,
+    /// Family index in the [`ColumnTable`].
+    pub family: u16,
+}
+
+/// Bytes one [`Group`] occupies.
+pub const GROUP_SIZE: usize = std::mem::size_of::<Group>();
+
+/// Value lengths from this one on are written as a `u32` after the marker.
+const LONG_VALUE: usize = 0xFFFF;
+
+/// The row key's first eight bytes as a big-endian integer, zero-padded.
+pub fn row_prefix(row: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = row.len().min(8);
+    b[..n].copy_from_slice(&row[..n]);
+    u64::from_be_bytes(b)
+}
+
+/// The bytes of buffered groups: the arenas of the batches that brought them, kept as
+/// they came (never copied into one buffer).
+#[derive(Debug, Default)]
+pub struct Arena {
+    chunks: Vec<Vec<u8>>,
+    bytes: usize,
+}
+
+impl Arena {
+    /// Keeps `chunk`; returns the value to add to the offsets of the groups in it.
+    pub fn push(&mut self, chunk: Vec<u8>) -> u64 {
+        self.bytes += chunk.capacity();
+        self.chunks.push(chunk);
+        ((self.chunks.len() - 1) as u64) << 32
+    }
+
+    /// Bytes held (by capacity).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The bytes of group `g` (empty if `g` does not point into this arena).
+    #[inline]
+    pub fn data(&self, g: &Group) -> &[u8] {
+        let start = g.off as u32 as usize;
+        self.chunks
+            .get((g.off >> 32) as usize)
+            .and_then(|c| c.get(start..start + g.len as usize))
+            .unwrap_or_default()
+    }
+
+    /// The row key of group `g`.
+    #[inline]
+    pub fn row(&self, g: &Group) -> &[u8] {
+        let d = self.data(g);
+        &d[..(g.row_len as usize).min(d.len())]
+    }
+}
+
+/// One cell of a group, as [`cells_of`] decodes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CellOut<'a> {
+    /// Row key.
+    pub row: &'a [u8],
     /// Column index in the [`ColumnTable`].
     pub col: u16,
-    /// Scratch for the sorter (the entry's place in sorted order); any value on input.
-    pub slot: u32,
+    /// Timestamp in ms.
+    pub ts: i64,
+    /// Input order of the record.
+    pub ord: u64,
+    /// Value.
+    pub value: &'a [u8],
 }
 
-/// Bytes one [`Entry`] occupies.
-pub const ENTRY_SIZE: usize = std::mem::size_of::<Entry>();
-
-impl Entry {
-    /// The row key.
-    pub fn row<'a>(&self, arena: &'a [u8]) -> &'a [u8] {
-        let s = self.row_off as usize;
-        &arena[s..s + self.row_len as usize]
-    }
-
-    /// The value.
-    pub fn value<'a>(&self, arena: &'a [u8]) -> &'a [u8] {
-        let s = self.row_off as usize + self.val_rel as usize;
-        &arena[s..s + self.val_len as usize]
-    }
+/// The cells of group `g` whose bytes are `data`, in column order.
+#[inline]
+pub fn cells_of<'a>(g: &Group, data: &'a [u8]) -> impl Iterator<Item = CellOut<'a>> + 'a {
+    let row_len = (g.row_len as usize).min(data.len());
+    let (row, mut rest) = data.split_at(row_len);
+    let (ts, ord) = (g.ts, g.ord);
+    std::iter::from_fn(move || {
+        let (head, tail) = rest.split_first_chunk::<4>()?;
+        let col = u16::from_le_bytes([head[0], head[1]]);
+        let mut len = u16::from_le_bytes([head[2], head[3]]) as usize;
+        let mut tail = tail;
+        if len == LONG_VALUE {
+            let (l, t) = tail.split_first_chunk::<4>()?;
+            len = u32::from_le_bytes(*l) as usize;
+            tail = t;
+        }
+        let (value, next) = tail.split_at_checked(len)?;
+        rest = next;
+        Some(CellOut {
+            row,
+            col,
+            ts,
+            ord,
+            value,
+        })
+    })
 }
 
-/// Sort order of entries: family, row, qualifier, timestamp descending, then input order
-/// descending (the later write of an identical key first, so it is the one kept).
-pub fn compare_entries(arena: &[u8], table: &ColumnTable, a: &Entry, b: &Entry) -> Ordering {
-    table
-        .family_of(a.col)
-        .cmp(&table.family_of(b.col))
-        .then_with(|| a.row(arena).cmp(b.row(arena)))
-        .then_with(|| a.col.cmp(&b.col))
-        .then_with(|| b.ts.cmp(&a.ts))
-        .then_with(|| b.ord.cmp(&a.ord))
-}
-
-/// True if two entries are the same cell key (same family, row, qualifier and timestamp).
-pub fn same_key(arena: &[u8], a: &Entry, b: &Entry) -> bool {
-    a.col == b.col && a.ts == b.ts && a.row(arena) == b.row(arena)
-}
-
-/// Cells read from input, not yet sorted.
+/// Records read from input, not yet sorted.
 #[derive(Debug, Default)]
 pub struct Batch {
-    /// Row keys and values.
+    /// The groups' bytes.
     pub arena: Vec<u8>,
-    /// One entry per cell.
-    pub entries: Vec<Entry>,
+    /// One group per record and family, offsets into `arena`.
+    pub groups: Vec<Group>,
     /// Records that produced a row.
     pub rows: u64,
+    /// Cells in the groups.
+    pub cells: u64,
     /// Input bytes these records came from.
     pub bytes_in: u64,
 }
@@ -175,15 +237,73 @@ impl Batch {
     pub fn with_capacity(bytes: usize) -> Batch {
         Batch {
             arena: Vec::with_capacity(bytes),
-            entries: Vec::with_capacity(bytes / 64 + 1),
-            rows: 0,
-            bytes_in: 0,
+            groups: Vec::with_capacity(bytes / 128 + 1),
+            ..Batch::default()
         }
     }
 
-    /// Memory held (arena + entries), by length.
+    /// Memory held (arena + groups), by length.
     pub fn mem_size(&self) -> usize {
-        self.arena.len() + self.entries.len() * ENTRY_SIZE
+        self.arena.len() + self.groups.len() * GROUP_SIZE
+    }
+
+    /// Starts a cell of column `col`; its value is appended to the arena next.
+    fn begin_cell(&mut self, col: u16) -> usize {
+        let at = self.arena.len();
+        self.arena.extend_from_slice(&col.to_le_bytes());
+        self.arena.extend_from_slice(&[0, 0]);
+        at
+    }
+
+    /// Ends the cell begun at `at`: false (and the cell removed) if its value is empty
+    /// and empty values are not `kept`.
+    fn end_cell(&mut self, at: usize, keep_empty: bool) -> std::result::Result<bool, String> {
+        let len = self.arena.len() - at - 4;
+        if len == 0 && !keep_empty {
+            self.arena.truncate(at);
+            return Ok(false);
+        }
+        if len < LONG_VALUE {
+            self.arena[at + 2..at + 4].copy_from_slice(&(len as u16).to_le_bytes());
+        } else {
+            let long = u32::try_from(len).map_err(|_| "value larger than 4 GiB".to_string())?;
+            self.arena[at + 2..at + 4].copy_from_slice(&(LONG_VALUE as u16).to_le_bytes());
+            self.arena
+                .splice(at + 4..at + 4, long.to_le_bytes())
+                .for_each(drop);
+        }
+        Ok(true)
+    }
+
+    /// Ends the group of `family` begun at `off` (with the row written there): kept if it
+    /// has cells.
+    fn end_group(
+        &mut self,
+        off: usize,
+        row: &[u8],
+        family: u16,
+        ord: u64,
+        ts: i64,
+        cells: u64,
+    ) -> std::result::Result<(), String> {
+        if cells == 0 {
+            self.arena.truncate(off);
+            return Ok(());
+        }
+        let too_big = || "record larger than 4 GiB".to_string();
+        let len = u32::try_from(self.arena.len() - off).map_err(|_| too_big())?;
+        let off = u32::try_from(off).map_err(|_| too_big())?;
+        self.groups.push(Group {
+            prefix: row_prefix(row),
+            off: u64::from(off),
+            ord,
+            ts,
+            len,
+            row_len: row.len() as u16,
+            family,
+        });
+        self.cells += cells;
+        Ok(())
     }
 }
 
@@ -211,11 +331,15 @@ pub struct RowBuilder {
     row_key: usize,
     timestamp: Option<usize>,
     max_fields: Option<usize>,
-    /// (field, global column) in field order.
+    /// (field, global column) in column order (so grouped by family).
     cols: Vec<(usize, u16)>,
+    /// Family index of every global column.
+    col_family: Vec<u16>,
     default_ts: i64,
     salt_buckets: Option<u8>,
     scratch: Vec<u8>,
+    /// The row key of the last record added.
+    row: Vec<u8>,
     /// For a typed table: the field-to-column match and, per encoded cell, its column.
     typed: Option<(TypedFields, Vec<u16>)>,
 }
@@ -229,14 +353,20 @@ impl RowBuilder {
         default_ts: i64,
         salt_buckets: Option<u8>,
     ) -> Result<RowBuilder> {
-        let mut cols = Vec::new();
-        for c in &mapping.columns {
-            let idx = table.index_of(&c.family, &c.qualifier).ok_or_else(|| {
-                Error::Internal("column missing from the column table".to_string())
-            })?;
-            cols.push((c.field, idx));
-        }
         let missing = || Error::Internal("column missing from the column table".to_string());
+        let mut cols = mapping
+            .columns
+            .iter()
+            .map(|c| {
+                Ok((
+                    c.field,
+                    table
+                        .index_of(&c.family, &c.qualifier)
+                        .ok_or_else(missing)?,
+                ))
+            })
+            .collect::<Result<Vec<(usize, u16)>>>()?;
+        cols.sort_by_key(|&(_, col)| col);
         let typed = match &mapping.typed {
             Some(t) => {
                 let cell_cols = t
@@ -253,27 +383,40 @@ impl RowBuilder {
             timestamp: mapping.timestamp,
             max_fields: mapping.max_fields,
             cols,
+            col_family: table.columns.iter().map(|c| c.0).collect(),
             default_ts,
             salt_buckets,
             scratch: Vec::new(),
+            row: Vec::new(),
             typed,
         })
     }
 
-    /// Appends the cells of one record to `batch`; on a malformed record nothing is added.
-    /// Returns the (salted) row key's arena range for sampling.
+    fn family_of(&self, col: u16) -> u16 {
+        self.col_family.get(col as usize).copied().unwrap_or(0)
+    }
+
+    /// The row key of the last record [`RowBuilder::add`] accepted.
+    pub fn row(&self) -> &[u8] {
+        &self.row
+    }
+
+    /// Appends the groups of one record (one per family with cells) to `batch`; on a
+    /// malformed record nothing is added.
     pub fn add(
         &mut self,
         fields: &mut dyn Fields,
         ord: u64,
         batch: &mut Batch,
-    ) -> std::result::Result<(usize, usize), BadRecord> {
+    ) -> std::result::Result<(), BadRecord> {
         let arena_mark = batch.arena.len();
-        let entries_mark = batch.entries.len();
+        let groups_mark = batch.groups.len();
+        let cells_mark = batch.cells;
         let r = self.add_inner(fields, ord, batch);
         if r.is_err() {
             batch.arena.truncate(arena_mark);
-            batch.entries.truncate(entries_mark);
+            batch.groups.truncate(groups_mark);
+            batch.cells = cells_mark;
         }
         r
     }
@@ -283,7 +426,7 @@ impl RowBuilder {
         fields: &mut dyn Fields,
         ord: u64,
         batch: &mut Batch,
-    ) -> std::result::Result<(usize, usize), BadRecord> {
+    ) -> std::result::Result<(), BadRecord> {
         let n = fields.count();
         if let Some(max) = self.max_fields {
             if n > max {
@@ -323,58 +466,57 @@ impl RowBuilder {
                 }
             }
         };
-        let row_off = batch.arena.len();
+        self.row.clear();
         if self.salt_buckets.is_some() {
-            batch.arena.push(0);
+            self.row.push(0);
         }
-        let key_start = batch.arena.len();
         let present = fields
-            .append(self.row_key, &mut batch.arena)
+            .append(self.row_key, &mut self.row)
             .map_err(|r| bad(self.row_key, r))?;
-        let key_len = batch.arena.len() - key_start;
-        if !present || key_len == 0 {
+        let key_start = usize::from(self.salt_buckets.is_some());
+        if !present || self.row.len() == key_start {
             return Err(bad(self.row_key, "empty row key".into()));
         }
         if let Some(b) = self.salt_buckets {
-            batch.arena[row_off] = salt_byte(&batch.arena[key_start..], u16::from(b));
+            self.row[0] = salt_byte(&self.row[key_start..], u16::from(b));
         }
-        let row_len = batch.arena.len() - row_off;
-        if row_len > MAX_ROW_LENGTH {
+        if self.row.len() > MAX_ROW_LENGTH {
             return Err(bad(
                 self.row_key,
-                format!("row key of {row_len} bytes exceeds {MAX_ROW_LENGTH}"),
+                format!(
+                    "row key of {} bytes exceeds {MAX_ROW_LENGTH}",
+                    self.row.len()
+                ),
             ));
         }
-        for &(field, col) in &self.cols {
-            if field >= n {
-                break;
+        let mut i = 0;
+        while i < self.cols.len() {
+            let family = self.family_of(self.cols[i].1);
+            let off = batch.arena.len();
+            batch.arena.extend_from_slice(&self.row);
+            let mut cells = 0;
+            while i < self.cols.len() && self.family_of(self.cols[i].1) == family {
+                let (field, col) = self.cols[i];
+                i += 1;
+                if field >= n {
+                    continue;
+                }
+                let at = batch.begin_cell(col);
+                let present = fields
+                    .append(field, &mut batch.arena)
+                    .map_err(|r| bad(field, r))?;
+                if !present {
+                    batch.arena.truncate(at);
+                } else if batch.end_cell(at, false).map_err(|r| bad(field, r))? {
+                    cells += 1;
+                }
             }
-            let start = batch.arena.len();
-            let present = fields
-                .append(field, &mut batch.arena)
-                .map_err(|r| bad(field, r))?;
-            let len = batch.arena.len() - start;
-            if !present || len == 0 {
-                batch.arena.truncate(start);
-                continue;
-            }
-            let val_rel = start - row_off;
-            if val_rel > u32::MAX as usize || len > u32::MAX as usize {
-                return Err(bad(field, "record larger than 4 GiB".into()));
-            }
-            batch.entries.push(Entry {
-                row_off: row_off as u64,
-                ord,
-                ts,
-                val_rel: val_rel as u32,
-                val_len: len as u32,
-                row_len: row_len as u16,
-                col,
-                slot: 0,
-            });
+            batch
+                .end_group(off, &self.row, family, ord, ts, cells)
+                .map_err(|r| bad(self.row_key, r))?;
         }
         batch.rows += 1;
-        Ok((row_off, row_len))
+        Ok(())
     }
 }
 
@@ -386,7 +528,7 @@ impl RowBuilder {
         fields: &mut dyn Fields,
         ord: u64,
         batch: &mut Batch,
-    ) -> std::result::Result<(usize, usize), BadRecord> {
+    ) -> std::result::Result<(), BadRecord> {
         let Some((typed, cell_cols)) = &self.typed else {
             return Err(BadRecord {
                 column: 0,
@@ -413,40 +555,43 @@ impl RowBuilder {
             column: 0,
             reason: strip_prefix(e),
         })?;
+        let whole = |reason: String| BadRecord { column: 0, reason };
         if row.key.len() > MAX_ROW_LENGTH {
-            return Err(BadRecord {
-                column: 0,
-                reason: format!(
-                    "row key of {} bytes exceeds {MAX_ROW_LENGTH}",
-                    row.key.len()
-                ),
-            });
+            return Err(whole(format!(
+                "row key of {} bytes exceeds {MAX_ROW_LENGTH}",
+                row.key.len()
+            )));
         }
-        let row_off = batch.arena.len();
-        batch.arena.extend_from_slice(&row.key);
-        for (cell, &col) in row.cells.iter().zip(cell_cols) {
-            let Some(value) = &cell.value else { continue };
-            let val_rel = batch.arena.len() - row_off;
-            if val_rel > u32::MAX as usize || value.len() > u32::MAX as usize {
-                return Err(BadRecord {
-                    column: 0,
-                    reason: "record larger than 4 GiB".into(),
-                });
+        let mut cells: Vec<(u16, &[u8])> = row
+            .cells
+            .iter()
+            .zip(cell_cols)
+            .filter_map(|(cell, &col)| Some((col, cell.value.as_deref()?)))
+            .collect();
+        cells.sort_by_key(|&(col, _)| col);
+        let mut i = 0;
+        while i < cells.len() {
+            let family = self.family_of(cells[i].0);
+            let off = batch.arena.len();
+            batch.arena.extend_from_slice(&row.key);
+            let mut count = 0;
+            while i < cells.len() && self.family_of(cells[i].0) == family {
+                let (col, value) = cells[i];
+                i += 1;
+                let at = batch.begin_cell(col);
+                batch.arena.extend_from_slice(value);
+                if batch.end_cell(at, true).map_err(whole)? {
+                    count += 1;
+                }
             }
-            batch.arena.extend_from_slice(value);
-            batch.entries.push(Entry {
-                row_off: row_off as u64,
-                ord,
-                ts: self.default_ts,
-                val_rel: val_rel as u32,
-                val_len: value.len() as u32,
-                row_len: row.key.len() as u16,
-                col,
-                slot: 0,
-            });
+            batch
+                .end_group(off, &row.key, family, ord, self.default_ts, count)
+                .map_err(whole)?;
         }
+        self.row.clear();
+        self.row.extend_from_slice(&row.key);
         batch.rows += 1;
-        Ok((row_off, row.key.len()))
+        Ok(())
     }
 }
 
@@ -482,20 +627,37 @@ mod tests {
         let mut batch = Batch::default();
         b.add(&mut Strs(vec!["r1", "", "va", "42"]), 1, &mut batch)
             .map_err(|e| Error::Spec(e.reason))?;
-        assert_eq!(batch.entries.len(), 1, "empty field gives no cell");
-        let e = batch.entries[0];
+        assert_eq!(batch.groups.len(), 1);
+        assert_eq!(batch.cells, 1, "empty field gives no cell");
+        let g = batch.groups[0];
+        let cells: Vec<CellOut<'_>> = cells_of(&g, &batch.arena).collect();
         assert_eq!(
-            (e.row(&batch.arena), e.value(&batch.arena), e.ts, e.col),
-            (&b"r1"[..], &b"va"[..], 42, 0)
+            cells,
+            vec![CellOut {
+                row: b"r1",
+                col: 0,
+                ts: 42,
+                ord: 1,
+                value: b"va"
+            }]
         );
+        assert_eq!(b.row(), b"r1");
         let bad = b.add(&mut Strs(vec!["r2", "x", "y", "soon"]), 2, &mut batch);
         assert_eq!(bad.map_err(|e| e.column), Err(4));
         let bad = b.add(&mut Strs(vec!["", "x", "y", "1"]), 3, &mut batch);
         assert_eq!(bad.map_err(|e| e.column), Err(1));
         let bad = b.add(&mut Strs(vec!["r", "x", "y", "1", "extra"]), 4, &mut batch);
         assert_eq!(bad.map_err(|e| e.column), Err(5));
-        assert_eq!(batch.entries.len(), 1, "bad records leave nothing behind");
+        assert_eq!(
+            (batch.groups.len(), batch.cells, batch.arena.len()),
+            (1, 1, g.len as usize),
+            "bad records leave nothing behind"
+        );
         assert_eq!(batch.rows, 1);
+        // A record whose mapped fields are all empty is a row without cells.
+        b.add(&mut Strs(vec!["r3", "", "", "5"]), 5, &mut batch)
+            .map_err(|e| Error::Spec(e.reason))?;
+        assert_eq!((batch.rows, batch.groups.len()), (2, 1));
         Ok(())
     }
 

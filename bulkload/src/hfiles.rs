@@ -10,10 +10,11 @@ use std::sync::Arc;
 use hfile::{CellSlices, CellView, Reader, Writer, WriterOptions};
 use rayon::prelude::*;
 
-use crate::cells::{same_key, ColumnTable, Entry};
+use crate::cells::{Arena, ColumnTable, Group};
 use crate::error::{Error, Result};
 use crate::partition::Regions;
-use crate::sort::{open_runs, Run, RunMerge, Sorted};
+use crate::row_sort::for_each_cell;
+use crate::sort::{family_ranges, open_runs, Run, RunMerge, Sorted};
 
 /// How to write the output files.
 #[derive(Clone, Debug)]
@@ -161,8 +162,8 @@ pub fn write_output(
     cells_written: &AtomicU64,
 ) -> Result<Vec<WrittenFile>> {
     let mut files = match sorted {
-        Sorted::Memory { arena, entries } => {
-            write_from_memory(arena, entries, table, regions, cfg, cells_written)?
+        Sorted::Memory { arena, groups } => {
+            write_from_memory(arena, groups, table, regions, cfg, cells_written)?
         }
         Sorted::Runs(runs) => write_from_runs(runs, table, regions, cfg, cells_written)?,
     };
@@ -180,53 +181,30 @@ fn options_for(cfg: &OutputConfig, fam: u16, tasks: usize) -> WriterOptions {
     o
 }
 
-/// Cells ahead whose record [`prefetch`] asks for while one is written.
-const PREFETCH_AHEAD: usize = 32;
-
-/// Asks the CPU to start loading the arena bytes at `at` (a record the writer reaches
-/// soon). Sorted entries visit the arena in random order, so without this every row costs
-/// a cache and TLB miss in the middle of the writer's work.
-#[inline]
-fn prefetch(arena: &[u8], at: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(p) = arena.get(at) {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // SAFETY: a prefetch is a hint; it never faults and reads nothing into the program,
-        // and `p` points into `arena` anyway.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(p).cast::<i8>()) };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (arena, at);
-}
-
 fn write_from_memory(
-    arena: &[u8],
-    entries: &[Entry],
+    arena: &Arena,
+    groups: &[Group],
     table: &ColumnTable,
     regions: &Regions,
     cfg: &OutputConfig,
     cells_written: &AtomicU64,
 ) -> Result<Vec<WrittenFile>> {
-    // Tasks: (family, region, entry range).
+    // Tasks: (family, region, group range).
     let mut tasks = Vec::new();
-    let mut start = 0;
-    while start < entries.len() {
-        let fam = table.family_of(entries[start].col);
-        let end = start + entries[start..].partition_point(|e| table.family_of(e.col) == fam);
-        let fam_entries = &entries[start..end];
+    for (fam, start, end) in family_ranges(groups) {
+        let fam_groups = &groups[start..end];
         let mut s = 0;
-        while s < fam_entries.len() {
-            let region = regions.index_of(fam_entries[s].row(arena));
+        while let Some(first) = fam_groups.get(s) {
+            let region = regions.index_of(arena.row(first));
             let span = &regions.spans()[region];
             let e = if span.end.is_empty() {
-                fam_entries.len()
+                fam_groups.len()
             } else {
-                s + fam_entries[s..].partition_point(|x| x.row(arena) < span.end.as_slice())
+                s + fam_groups[s..].partition_point(|g| arena.row(g) < span.end.as_slice())
             };
             tasks.push((fam, region, start + s, start + e));
             s = e;
         }
-        start = end;
     }
     let n = tasks.len();
     let results: Vec<Result<Vec<WrittenFile>>> = tasks
@@ -235,24 +213,16 @@ fn write_from_memory(
             let family = table.family_name(fam);
             let mut w =
                 RollingWriter::new(cfg, family, options_for(cfg, fam, n), region, cells_written);
-            let mut prev: Option<&Entry> = None;
-            for (i, ent) in entries[s..e].iter().enumerate() {
-                if let Some(ahead) = entries[s..e].get(i + PREFETCH_AHEAD) {
-                    prefetch(arena, ahead.row_off as usize);
-                }
-                if prev.is_some_and(|p| same_key(arena, p, ent)) {
-                    continue;
-                }
-                prev = Some(ent);
+            for_each_cell(arena, &groups[s..e], |c| {
                 w.append(&CellSlices::put(
-                    ent.row(arena),
+                    c.row,
                     family,
-                    table.qualifier_of(ent.col),
-                    ent.ts,
-                    ent.value(arena),
+                    table.qualifier_of(c.col),
+                    c.ts,
+                    c.value,
                     0,
-                ))?;
-            }
+                ))
+            })?;
             w.finish()
         })
         .collect();

@@ -618,7 +618,7 @@ fn import_in_pool(
         threads,
     };
     let total_cells = match &sorted {
-        Sorted::Memory { entries, .. } => entries.len() as u64,
+        Sorted::Memory { .. } => stats.cells_in - stats.duplicates,
         Sorted::Runs(r) => r.iter().flatten().map(|r| r.cells).sum(),
     };
     let bar = PhaseBar::new(opts.progress, "write", total_cells, false);
@@ -659,6 +659,7 @@ fn import_in_pool(
             max_rounds: None,
             hooks: opts.hooks.as_deref(),
             on_progress: Some(&progress),
+            move_files: true,
         };
         let report = load_files(target, &opts.table, load_files_list, &lopts)?;
         bar.finish();
@@ -686,6 +687,7 @@ pub fn run_load(
         max_rounds: None,
         hooks,
         on_progress: Some(&on_progress),
+        move_files: false,
     };
     let load = load_files(target, table, files, &opts)?;
     bar.finish();

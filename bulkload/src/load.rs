@@ -45,12 +45,15 @@ pub trait BulkTarget: Sync {
     /// The table's current regions.
     fn regions(&self, table: &str) -> Result<Regions>;
     /// Loads `files` (family, path) — every one inside `region` — into that region, all or
-    /// nothing. A region that split or closed meanwhile yields [`Error::RegionChanged`].
+    /// nothing; `moving` moves the files (they are gone once loaded) instead of copying
+    /// them. A region that split or closed meanwhile yields [`Error::RegionChanged`] (and
+    /// leaves the files where they were).
     fn bulk_load(
         &self,
         table: &str,
         region: &RegionSpan,
         files: &[(Vec<u8>, PathBuf)],
+        moving: bool,
     ) -> Result<()>;
     /// A directory on the engine's storage for staging files of a run.
     fn staging_dir(&self) -> PathBuf;
@@ -112,9 +115,16 @@ impl BulkTarget for Connection {
         table: &str,
         region: &RegionSpan,
         files: &[(Vec<u8>, PathBuf)],
+        moving: bool,
     ) -> Result<()> {
         let t = table_name(table)?;
-        match self.admin().bulk_load(&t, files) {
+        let admin = self.admin();
+        let loaded = if moving {
+            admin.bulk_load_moving(&t, files)
+        } else {
+            admin.bulk_load(&t, files)
+        };
+        match loaded {
             Ok(_) => Ok(()),
             Err(e @ store_server::Error::BulkLoadOutOfRange { .. })
             | Err(e @ store_server::Error::RegionNotServing(_))
@@ -257,6 +267,9 @@ pub struct LoadOptions<'a> {
     pub hooks: Option<&'a dyn LoadHooks>,
     /// Called with the number of files loaded so far (progress).
     pub on_progress: Option<&'a (dyn Fn(u64) + Sync)>,
+    /// Move the files into the regions instead of copying them (files of the import's own
+    /// staging directory; `basalt load` leaves the user's directory as it was).
+    pub move_files: bool,
 }
 
 /// What a load did.
@@ -415,7 +428,7 @@ pub fn load_files(
                 }
             }
             let groups: Vec<(usize, Vec<LoadFile>)> = groups.into_iter().collect();
-            let results: Vec<(usize, Result<()>)> = groups
+            let results: Vec<(usize, u64, Result<()>)> = groups
                 .par_iter()
                 .map(|(i, files)| {
                     let span = &regions.spans()[*i];
@@ -423,7 +436,11 @@ pub fn load_files(
                         .iter()
                         .map(|f| (f.family.clone(), f.path.clone()))
                         .collect();
-                    let r = target.bulk_load(table, span, &list);
+                    let bytes = files
+                        .iter()
+                        .map(|f| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0))
+                        .sum();
+                    let r = target.bulk_load(table, span, &list, opts.move_files);
                     if r.is_ok() {
                         let n = loaded_count.fetch_add(files.len() as u64, Ordering::Relaxed)
                             + files.len() as u64;
@@ -434,19 +451,16 @@ pub fn load_files(
                             h.region_loaded(span, files.len());
                         }
                     }
-                    (*i, r)
+                    (*i, bytes, r)
                 })
                 .collect();
             let mut fatal = None;
-            for ((i, files), (_, r)) in groups.into_iter().zip(results) {
+            for ((i, files), (_, bytes, r)) in groups.into_iter().zip(results) {
                 match r {
                     Ok(()) => {
                         touched.insert(regions.spans()[i].name.clone());
                         report.files_loaded += files.len();
-                        for f in &files {
-                            report.bytes_loaded +=
-                                std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0);
-                        }
+                        report.bytes_loaded += bytes;
                     }
                     Err(e) if e.is_retryable() => {
                         last_problem = e.to_string();

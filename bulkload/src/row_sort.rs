@@ -1,138 +1,133 @@
-//! Sorting a buffer of cells by sorting its rows.
+//! Sorting buffered records by row, and reading their cells back in HFile order.
 //!
-//! The cells of one input record share a row key and sit next to each other in the buffer,
-//! so the sort orders *row groups* — the consecutive cells of one record in one family —
-//! instead of cells: several times fewer elements, each carrying the first eight bytes of its
-//! row key so that most comparisons never touch the arena. The cells are then moved to their
-//! groups' places (a sort on the precomputed slot, an integer key), and only the cells of
-//! one row are put in column order, merging the groups of records that wrote the same row.
-//! The result is exactly the order of [`compare_entries`].
+//! The cells of one input record and family form a [`Group`] stored once in the arena, row
+//! key first; the sort orders groups — several times fewer elements than cells, each
+//! carrying the first eight bytes of its row key so that most comparisons never touch the
+//! arena. A group's cells are already in column order, so reading the sorted groups one
+//! after another yields the cells in [`hfile`] order; only records that repeat a row are
+//! merged (column, newest timestamp, latest record first) and cleared of identical keys.
 
 use std::cmp::Ordering;
 
 use rayon::prelude::*;
 
-use crate::cells::{compare_entries, ColumnTable, Entry};
+use crate::cells::{cells_of, Arena, CellOut, Group};
 
-/// The consecutive cells of one record in one family.
-#[derive(Clone, Copy, Debug)]
-struct Group {
-    /// The row key's first eight bytes, big-endian, zero-padded: ordered like the rows
-    /// (equal prefixes say nothing).
-    prefix: u64,
-    /// Index of the group's first cell in the unsorted buffer.
-    start: u32,
-    /// Number of cells.
-    len: u32,
-    /// Family index.
-    family: u16,
+/// Group order: family, then row.
+fn compare_groups(arena: &Arena, a: &Group, b: &Group) -> Ordering {
+    a.family
+        .cmp(&b.family)
+        .then(a.prefix.cmp(&b.prefix))
+        .then_with(|| arena.row(a).cmp(arena.row(b)))
 }
 
-/// Bytes of sorting state per row group, to be counted against the memory budget.
-pub const GROUP_SIZE: usize = std::mem::size_of::<Group>();
-
-/// True if `b` continues the row group of `a` (it follows `a` in the buffer).
-fn same_group(table: &ColumnTable, a: &Entry, b: &Entry) -> bool {
-    a.row_off == b.row_off && table.family_of(a.col) == table.family_of(b.col)
+/// Sorts `groups` (over `arena`) by family and row, on all cores.
+pub fn sort_groups(arena: &Arena, groups: &mut [Group]) {
+    groups.par_sort_unstable_by(|a, b| compare_groups(arena, a, b));
 }
 
-/// Row groups in `entries` (the sorting state [`sort_entries`] allocates).
-pub fn count_groups(table: &ColumnTable, entries: &[Entry]) -> usize {
-    let breaks = entries
-        .windows(2)
-        .filter(|w| !same_group(table, &w[0], &w[1]))
-        .count();
-    breaks + usize::from(!entries.is_empty())
+/// True if sorted neighbours `a` and `b` hold the same row of the same family.
+#[inline]
+fn same_row(arena: &Arena, a: &Group, b: &Group) -> bool {
+    a.family == b.family && a.prefix == b.prefix && arena.row(a) == arena.row(b)
 }
 
-fn row_prefix(row: &[u8]) -> u64 {
-    let mut b = [0u8; 8];
-    let n = row.len().min(8);
-    b[..n].copy_from_slice(&row[..n]);
-    u64::from_be_bytes(b)
-}
-
-/// Order of the cells of one row and family: column, newest timestamp, latest record.
-fn within_row(a: &Entry, b: &Entry) -> Ordering {
+/// Order of the cells of one row: column, newest timestamp, latest record.
+fn within_row(a: &CellOut<'_>, b: &CellOut<'_>) -> Ordering {
     a.col
         .cmp(&b.col)
         .then_with(|| b.ts.cmp(&a.ts))
         .then_with(|| b.ord.cmp(&a.ord))
 }
 
-/// Sorts `entries` (over `arena`) into [`compare_entries`] order, on all cores. `groups` is
-/// their number of row groups ([`count_groups`], which the caller kept while filling the
-/// buffer): the sorting state is allocated at exactly that size.
-pub fn sort_entries(arena: &[u8], table: &ColumnTable, entries: &mut [Entry], groups: usize) {
-    if u32::try_from(entries.len()).is_err() {
-        entries.par_sort_unstable_by(|a, b| compare_entries(arena, table, a, b));
-        return;
+/// Fills `out` with the cells of groups holding one row, in order, keeping of identical
+/// keys (column and timestamp) only the latest record's; returns the cells dropped.
+fn merge_row<'a>(arena: &'a Arena, groups: &[Group], out: &mut Vec<CellOut<'a>>) -> u64 {
+    out.clear();
+    for g in groups {
+        out.extend(cells_of(g, arena.data(g)));
     }
-    let mut groups = Vec::with_capacity(groups);
-    let mut start = 0;
-    while start < entries.len() {
-        let first = &entries[start];
-        let len = 1 + entries[start + 1..]
-            .iter()
-            .take_while(|e| same_group(table, first, e))
-            .count();
-        groups.push(Group {
-            prefix: row_prefix(first.row(arena)),
-            start: start as u32,
-            len: len as u32,
-            family: table.family_of(first.col),
-        });
-        start += len;
+    out.sort_unstable_by(within_row);
+    let before = out.len();
+    out.dedup_by(|b, a| a.col == b.col && a.ts == b.ts);
+    (before - out.len()) as u64
+}
+
+/// Cells ahead whose group [`prefetch`] asks for while one is handed out.
+const PREFETCH_AHEAD: usize = 8;
+
+/// Asks the CPU to start loading the bytes of group `g` (one it reaches soon): sorted
+/// groups visit the arena in random order, so without this every row costs a cache and
+/// TLB miss in the middle of the writer's work.
+#[inline]
+fn prefetch(arena: &Arena, g: &Group) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(p) = arena.data(g).first() {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch is a hint; it never faults and reads nothing into the program,
+        // and `p` points into the arena anyway.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(p).cast::<i8>()) };
     }
-    {
-        let cells: &[Entry] = entries;
-        groups.par_sort_unstable_by(|a, b| {
-            a.family
-                .cmp(&b.family)
-                .then(a.prefix.cmp(&b.prefix))
-                .then_with(|| {
-                    let (x, y) = (&cells[a.start as usize], &cells[b.start as usize]);
-                    x.row(arena).cmp(y.row(arena))
-                })
-        });
-    }
-    let mut slot = 0u32;
-    for g in &groups {
-        let cells = &mut entries[g.start as usize..(g.start + g.len) as usize];
-        for (e, s) in cells.iter_mut().zip(slot..) {
-            e.slot = s;
-        }
-        slot += g.len;
-    }
-    entries.par_sort_unstable_by_key(|e| e.slot);
-    // The cells of one row: usually one group already in column order; several groups when
-    // records repeat a row.
-    let mut at = 0usize;
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (arena, g);
+}
+
+/// Calls `f` with every cell of `groups` (sorted, one family) in HFile order, identical keys
+/// removed; returns how many cells were removed.
+pub fn for_each_cell<'a, E>(
+    arena: &'a Arena,
+    groups: &[Group],
+    mut f: impl FnMut(&CellOut<'a>) -> Result<(), E>,
+) -> Result<u64, E> {
+    let mut dups = 0;
+    let mut merged = Vec::new();
     let mut i = 0;
     while i < groups.len() {
-        let mut end = at + groups[i].len as usize;
+        if let Some(ahead) = groups.get(i + PREFETCH_AHEAD) {
+            prefetch(arena, ahead);
+        }
+        let g = &groups[i];
         let mut j = i + 1;
-        while j < groups.len()
-            && groups[j].family == groups[i].family
-            && groups[j].prefix == groups[i].prefix
-            && entries[end].row(arena) == entries[at].row(arena)
-        {
-            end += groups[j].len as usize;
+        while j < groups.len() && same_row(arena, g, &groups[j]) {
             j += 1;
         }
-        let row = &mut entries[at..end];
-        if !row.is_sorted_by(|a, b| within_row(a, b) != Ordering::Greater) {
-            row.sort_unstable_by(within_row);
+        if j == i + 1 {
+            for c in cells_of(g, arena.data(g)) {
+                f(&c)?;
+            }
+        } else {
+            dups += merge_row(arena, &groups[i..j], &mut merged);
+            for c in &merged {
+                f(c)?;
+            }
         }
-        at = end;
         i = j;
     }
+    Ok(dups)
+}
+
+/// Cells of sorted `groups` that [`for_each_cell`] would drop as identical keys.
+pub fn count_duplicates(arena: &Arena, groups: &[Group]) -> u64 {
+    let mut merged = Vec::new();
+    let mut dups = 0;
+    let mut i = 0;
+    while i < groups.len() {
+        let mut j = i + 1;
+        while j < groups.len() && same_row(arena, &groups[i], &groups[j]) {
+            j += 1;
+        }
+        if j > i + 1 {
+            dups += merge_row(arena, &groups[i..j], &mut merged);
+        }
+        i = j;
+    }
+    dups
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cells::{Batch, RowBuilder};
+    use crate::cells::{Arena, Batch, Group, RowBuilder};
     use crate::error::{Error, Result};
     use crate::spec::{ColumnSpec, Mapping};
 
@@ -153,54 +148,109 @@ mod tests {
     }
 
     /// Rows of every length around the 8-byte prefix, repeated rows with other timestamps,
-    /// families interleaved within a record and sparse fields: the row sort gives exactly
-    /// the cell comparator's order.
+    /// families interleaved within a record, sparse fields and values too long for the
+    /// short length: sorted groups read back as exactly the cells a naive sort of every
+    /// cell gives, the later of identical keys kept.
     #[test]
-    fn row_sort_equals_the_cell_order() -> Result<()> {
+    fn sorted_groups_read_as_sorted_cells() -> Result<()> {
         let spec = ColumnSpec::parse("HBASE_ROW_KEY,g:z,f:b,g:a,f:a,HBASE_TS_KEY")?;
         let m = Mapping::resolve(Some(&spec), None)?;
         let table = crate::cells::ColumnTable::from_mappings([&m])?;
+        let field_cols: Vec<u16> = [("g", "z"), ("f", "b"), ("g", "a"), ("f", "a")]
+            .iter()
+            .map(|(f, q)| {
+                table
+                    .index_of(f.as_bytes(), q.as_bytes())
+                    .unwrap_or(u16::MAX)
+            })
+            .collect();
         let mut builder = RowBuilder::new(&m, &table, 1, None)?;
         let mut batch = Batch::default();
+        // (family, row, column, timestamp descending, ordinal descending, value)
+        type Cell = (
+            u16,
+            Vec<u8>,
+            u16,
+            std::cmp::Reverse<i64>,
+            std::cmp::Reverse<u64>,
+            Vec<u8>,
+        );
+        let mut want: Vec<Cell> = Vec::new();
         let mut x = 7u64;
         for i in 0..5000u64 {
             x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
             let len = 1 + (x >> 60) as usize; // 1..=16 bytes
             let row: String = format!("{:016x}", (x >> 20) % 300)[16 - len..].to_string();
-            let field = |k: u64| {
-                if (x >> (k * 3)).is_multiple_of(5) {
-                    String::new()
-                } else {
-                    format!("v{i}-{k}")
-                }
+            let field = |k: u64| match (x >> (k * 3)) % 5 {
+                0 => String::new(),
+                1 if i % 97 == 0 => "L".repeat(70_000 + k as usize),
+                _ => format!("v{i}-{k}"),
             };
+            let ts = ((x >> 40) % 3) as i64;
+            let ord = crate::cells::ordinal(0, i);
             let rec = vec![
-                row,
+                row.clone(),
                 field(1),
                 field(2),
                 field(3),
                 field(4),
-                ((x >> 40) % 3).to_string(),
+                ts.to_string(),
             ];
+            for (k, v) in rec[1..5].iter().enumerate() {
+                if !v.is_empty() {
+                    let col = field_cols[k];
+                    want.push((
+                        table.family_of(col),
+                        row.clone().into_bytes(),
+                        col,
+                        std::cmp::Reverse(ts),
+                        std::cmp::Reverse(ord),
+                        v.clone().into_bytes(),
+                    ));
+                }
+            }
             builder
-                .add(&mut Strs(rec), crate::cells::ordinal(0, i), &mut batch)
+                .add(&mut Strs(rec), ord, &mut batch)
                 .map_err(|e| Error::Spec(e.reason))?;
         }
-        let mut want = batch.entries.clone();
-        want.sort_by(|a, b| compare_entries(&batch.arena, &table, a, b));
-        let mut got = batch.entries.clone();
-        sort_entries(
-            &batch.arena,
-            &table,
-            &mut got,
-            count_groups(&table, &batch.entries),
-        );
-        let key = |e: &Entry| (e.row_off, e.col, e.ts, e.ord);
-        assert_eq!(
-            got.iter().map(key).collect::<Vec<_>>(),
-            want.iter().map(key).collect::<Vec<_>>()
-        );
-        assert!(count_groups(&table, &batch.entries) > 5000);
+        want.sort();
+        let before = want.len();
+        want.dedup_by(|b, a| (a.0, &a.1, a.2, a.3) == (b.0, &b.1, b.2, b.3));
+        let want_dups = (before - want.len()) as u64;
+        assert!(want_dups > 1000, "{want_dups}");
+        assert_eq!(batch.cells, before as u64);
+
+        let mut arena = Arena::default();
+        let base = arena.push(batch.arena);
+        let mut groups: Vec<Group> = batch
+            .groups
+            .iter()
+            .map(|g| Group {
+                off: g.off | base,
+                ..*g
+            })
+            .collect();
+        assert!(groups.len() > 5000);
+        sort_groups(&arena, &mut groups);
+        let mut got: Vec<Cell> = Vec::new();
+        let mut dups = 0;
+        for (fam, s, e) in crate::sort::family_ranges(&groups) {
+            dups += for_each_cell(&arena, &groups[s..e], |c| {
+                got.push((
+                    fam,
+                    c.row.to_vec(),
+                    c.col,
+                    std::cmp::Reverse(c.ts),
+                    std::cmp::Reverse(c.ord),
+                    c.value.to_vec(),
+                ));
+                Ok::<(), Error>(())
+            })?;
+        }
+        assert_eq!(dups, want_dups);
+        assert_eq!(count_duplicates(&arena, &groups), want_dups);
+        assert_eq!(got.len(), want.len());
+        assert!(got == want, "cells differ from the naive sort");
         Ok(())
     }
 }

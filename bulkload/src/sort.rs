@@ -18,9 +18,9 @@ use hfile::{
 };
 use rayon::prelude::*;
 
-use crate::cells::{same_key, Batch, ColumnTable, Entry, ENTRY_SIZE};
+use crate::cells::{Arena, Batch, ColumnTable, Group, GROUP_SIZE};
 use crate::error::{Error, Result};
-use crate::row_sort::{count_groups, sort_entries, GROUP_SIZE};
+use crate::row_sort::{count_duplicates, for_each_cell, sort_groups};
 
 /// Most runs merged at once; more are first merged into intermediate runs.
 pub const MAX_FAN_IN: usize = 64;
@@ -45,7 +45,7 @@ pub struct SortStats {
     pub run_files: usize,
     /// Bytes of run files written.
     pub spill_bytes: u64,
-    /// Largest memory the buffer held (arena + entries), in bytes.
+    /// Largest memory the buffer held (arena + groups), in bytes.
     pub peak_buffer_bytes: usize,
     /// Cells accepted (before removing duplicates).
     pub cells_in: u64,
@@ -56,12 +56,13 @@ pub struct SortStats {
 /// The sorted result.
 #[derive(Debug)]
 pub enum Sorted {
-    /// Everything fit in memory: sorted, duplicate-free entries over an arena.
+    /// Everything fit in memory: groups sorted by family and row over their arena (read
+    /// their cells with [`for_each_cell`], which drops identical keys).
     Memory {
-        /// Row keys and values.
-        arena: Vec<u8>,
-        /// Entries in [`crate::cells::compare_entries`] order.
-        entries: Vec<Entry>,
+        /// The groups' bytes.
+        arena: Arena,
+        /// Groups in family and row order.
+        groups: Vec<Group>,
     },
     /// Spilled runs, per family index.
     Runs(Vec<Vec<Run>>),
@@ -71,10 +72,8 @@ pub enum Sorted {
 pub struct Sorter<'t> {
     table: &'t ColumnTable,
     budget: usize,
-    arena: Vec<u8>,
-    entries: Vec<Entry>,
-    /// Row groups in `entries`: the sort's working memory.
-    groups: usize,
+    arena: Arena,
+    groups: Vec<Group>,
     spill_dir: PathBuf,
     run_block_size: usize,
     max_fan_in: usize,
@@ -99,9 +98,8 @@ impl<'t> Sorter<'t> {
         Sorter {
             table,
             budget,
-            arena: fresh(budget),
-            entries: fresh(budget / ENTRY_SIZE),
-            groups: 0,
+            arena: Arena::default(),
+            groups: fresh(budget / GROUP_SIZE),
             spill_dir: spill_dir.to_path_buf(),
             run_block_size: (budget / (8 * MAX_FAN_IN)).clamp(4096, 64 * 1024),
             max_fan_in: MAX_FAN_IN,
@@ -122,77 +120,58 @@ impl<'t> Sorter<'t> {
     }
 
     fn used(&self) -> usize {
-        self.arena.len() + self.entries.len() * ENTRY_SIZE + self.groups * GROUP_SIZE
+        self.arena.bytes() + self.groups.len() * GROUP_SIZE
     }
 
-    /// Adds a batch, spilling the buffer first if the batch would not fit the budget.
-    pub fn push(&mut self, batch: Batch) -> Result<()> {
-        let groups = count_groups(self.table, &batch.entries);
-        let needed = batch.mem_size() + groups * GROUP_SIZE;
-        if self.used() + needed > self.budget && !self.entries.is_empty() {
+    /// Adds a batch, spilling the buffer first if the batch would not fit the budget. The
+    /// batch's arena is kept as it is (no copy).
+    pub fn push(&mut self, mut batch: Batch) -> Result<()> {
+        if batch.arena.capacity() > batch.arena.len() + batch.arena.len() / 4 {
+            batch.arena.shrink_to_fit();
+        }
+        let needed = batch.arena.capacity() + batch.groups.len() * GROUP_SIZE;
+        if self.used() + needed > self.budget && !self.groups.is_empty() {
             self.spill()?;
         }
-        self.groups += groups;
-        let base = self.arena.len() as u64;
-        self.arena.extend_from_slice(&batch.arena);
-        self.stats.cells_in += batch.entries.len() as u64;
-        self.entries.extend(batch.entries.iter().map(|e| Entry {
-            row_off: e.row_off + base,
-            ..*e
+        self.stats.cells_in += batch.cells;
+        if batch.groups.is_empty() {
+            return Ok(());
+        }
+        let base = self.arena.push(batch.arena);
+        self.groups.extend(batch.groups.iter().map(|g| Group {
+            off: g.off | base,
+            ..*g
         }));
         self.stats.peak_buffer_bytes = self.stats.peak_buffer_bytes.max(self.used());
         Ok(())
     }
 
-    fn sort_buffer(&mut self) {
-        sort_entries(&self.arena, self.table, &mut self.entries, self.groups);
-    }
-
-    /// Ranges of `entries` per family index (entries sorted).
-    fn family_ranges(&self) -> Vec<(u16, usize, usize)> {
-        let mut out = Vec::new();
-        let mut start = 0;
-        while start < self.entries.len() {
-            let fam = self.table.family_of(self.entries[start].col);
-            let len = self.entries[start..].partition_point(|e| self.table.family_of(e.col) == fam);
-            out.push((fam, start, start + len));
-            start += len;
-        }
-        out
-    }
-
     /// Sorts the buffer and writes one run per family, then empties the buffer.
     fn spill(&mut self) -> Result<()> {
-        self.sort_buffer();
+        sort_groups(&self.arena, &mut self.groups);
         std::fs::create_dir_all(&self.spill_dir).map_err(|e| Error::io(&self.spill_dir, e))?;
         let n = self.stats.spills;
-        let ranges = self.family_ranges();
-        let (arena, entries, table) = (&self.arena, &self.entries, self.table);
+        let ranges = family_ranges(&self.groups);
+        let (arena, groups, table) = (&self.arena, &self.groups, self.table);
         let opts = run_options(self.run_block_size);
         let written: Vec<Result<(Run, u64, u64)>> = ranges
             .par_iter()
             .map(|&(fam, s, e)| {
                 let path = self.spill_dir.join(format!("run-{n:06}-{fam:04}.hfile"));
                 let mut w = Writer::create(&path, opts.clone())?;
-                let mut prev: Option<&Entry> = None;
                 let mut cells = 0u64;
-                let mut dups = 0u64;
-                for ent in &entries[s..e] {
-                    if prev.is_some_and(|p| same_key(arena, p, ent)) {
-                        dups += 1;
-                        continue;
-                    }
-                    prev = Some(ent);
-                    w.append(&CellSlices::put(
-                        ent.row(arena),
-                        table.family_name(fam),
-                        table.qualifier_of(ent.col),
-                        ent.ts,
-                        ent.value(arena),
-                        ent.ord,
-                    ))?;
+                let family = table.family_name(fam);
+                let dups = for_each_cell(arena, &groups[s..e], |c| {
                     cells += 1;
-                }
+                    w.append(&CellSlices::put(
+                        c.row,
+                        family,
+                        table.qualifier_of(c.col),
+                        c.ts,
+                        c.value,
+                        c.ord,
+                    ))
+                })?;
                 let summary = w.finish()?;
                 Ok((
                     Run {
@@ -217,9 +196,8 @@ impl<'t> Sorter<'t> {
         self.stats.spills += 1;
         // Fresh allocations: the old pages go back to the system, so the resident size
         // never exceeds the budget whatever the mix of keys and values.
-        self.arena = fresh(self.budget);
-        self.entries = fresh(self.budget / ENTRY_SIZE);
-        self.groups = 0;
+        self.arena = Arena::default();
+        self.groups = fresh(self.budget / GROUP_SIZE);
         Ok(())
     }
 
@@ -227,19 +205,17 @@ impl<'t> Sorter<'t> {
     /// every family to at most [`MAX_FAN_IN`] runs.
     pub fn finish(mut self) -> Result<(Sorted, SortStats)> {
         if self.stats.spills == 0 {
-            self.sort_buffer();
             let arena = std::mem::take(&mut self.arena);
-            let mut entries = std::mem::take(&mut self.entries);
-            let before = entries.len();
-            entries.dedup_by(|b, a| same_key(&arena, a, b));
-            self.stats.duplicates += (before - entries.len()) as u64;
-            return Ok((Sorted::Memory { arena, entries }, self.stats));
+            let mut groups = std::mem::take(&mut self.groups);
+            sort_groups(&arena, &mut groups);
+            self.stats.duplicates += count_duplicates(&arena, &groups);
+            return Ok((Sorted::Memory { arena, groups }, self.stats));
         }
-        if !self.entries.is_empty() {
+        if !self.groups.is_empty() {
             self.spill()?;
         }
-        self.arena = Vec::new();
-        self.entries = Vec::new();
+        self.arena = Arena::default();
+        self.groups = Vec::new();
         let mut runs = std::mem::take(&mut self.runs);
         for (fam, fruns) in runs.iter_mut().enumerate() {
             let mut level = 0;
@@ -276,6 +252,19 @@ impl<'t> Sorter<'t> {
         }
         Ok((Sorted::Runs(runs), self.stats))
     }
+}
+
+/// Ranges of sorted `groups` per family index: (family, start, end).
+pub fn family_ranges(groups: &[Group]) -> Vec<(u16, usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while let Some(first) = groups.get(start) {
+        let fam = first.family;
+        let len = groups[start..].partition_point(|g| g.family == fam);
+        out.push((fam, start, start + len));
+        start += len;
+    }
+    out
 }
 
 /// Writer options for spill runs: LZ4, no Bloom filter, the ordinal as sequence id.
@@ -482,21 +471,21 @@ mod tests {
         let mut big = Sorter::new(&table, 64 << 20, dir.path());
         make(&mut big, &mut builder)?;
         let (mem, mem_stats) = big.finish()?;
-        let Sorted::Memory { arena, entries } = mem else {
+        let Sorted::Memory { arena, groups } = mem else {
             return Err(Error::Internal("expected an in-memory sort".into()));
         };
         assert_eq!(mem_stats.duplicates, 2000);
-        let mem_cells: Vec<(String, String, String)> = entries
-            .iter()
-            .filter(|e| table.family_of(e.col) == 0)
-            .map(|e| {
-                (
-                    String::from_utf8_lossy(e.row(&arena)).into_owned(),
-                    String::from_utf8_lossy(table.qualifier_of(e.col)).into_owned(),
-                    String::from_utf8_lossy(e.value(&arena)).into_owned(),
-                )
-            })
-            .collect();
+        let (fam, s, e) = family_ranges(&groups)[0];
+        assert_eq!(fam, 0);
+        let mut mem_cells: Vec<(String, String, String)> = Vec::new();
+        for_each_cell(&arena, &groups[s..e], |c| {
+            mem_cells.push((
+                String::from_utf8_lossy(c.row).into_owned(),
+                String::from_utf8_lossy(table.qualifier_of(c.col)).into_owned(),
+                String::from_utf8_lossy(c.value).into_owned(),
+            ));
+            Ok::<(), Error>(())
+        })?;
         assert_eq!(mem_cells.len(), 2000);
         // Row r00000 is written by records 0 and 2000 (7919*2000 % 2000 == 0): the later wins.
         assert_eq!(mem_cells[0].2, "a2000");

@@ -262,6 +262,13 @@ pub trait Admin: Send + Sync {
     /// Loads external HFiles, given as (family, file), atomically per region: a region's
     /// files of every family become visible together, under one new sequence id.
     fn bulk_load(&self, table: &TableName, files: &[(Vec<u8>, PathBuf)]) -> Result<BulkLoadReport>;
+    /// [`Admin::bulk_load`] that moves the files instead of copying them (a rename when
+    /// they are on the store's filesystem): each source is gone once loaded.
+    fn bulk_load_moving(
+        &self,
+        table: &TableName,
+        files: &[(Vec<u8>, PathBuf)],
+    ) -> Result<BulkLoadReport>;
 }
 
 /// A connection to a Basalt store.
@@ -357,6 +364,13 @@ impl Admin for EmbeddedAdmin {
     }
     fn bulk_load(&self, table: &TableName, files: &[(Vec<u8>, PathBuf)]) -> Result<BulkLoadReport> {
         self.server.bulk_load(table, files)
+    }
+    fn bulk_load_moving(
+        &self,
+        table: &TableName,
+        files: &[(Vec<u8>, PathBuf)],
+    ) -> Result<BulkLoadReport> {
+        self.server.bulk_load_moving(table, files)
     }
 }
 

@@ -178,6 +178,19 @@ fn list_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// A bulk-loaded file in its region's temporary directory, not yet published.
+struct Staged {
+    store: Arc<crate::store::Store>,
+    /// Where it came from.
+    source: PathBuf,
+    /// Its store file name (before the sequence id suffix).
+    name: String,
+    /// Where it is now.
+    path: PathBuf,
+    /// Renamed from `source` (else copied).
+    moved: bool,
+}
+
 impl RegionServer {
     /// Opens (creating if needed) the store rooted at `root`: takes the root's lock,
     /// recovers the WALs left by previous runs, opens the catalog and every region of every
@@ -1297,6 +1310,26 @@ impl RegionServer {
     /// files or none. A file straddling a region boundary fails with
     /// [`Error::BulkLoadOutOfRange`] naming the region, and nothing is loaded.
     pub fn bulk_load(&self, t: &TableName, files: &[(Vec<u8>, PathBuf)]) -> Result<BulkLoadReport> {
+        self.bulk_load_files(t, files, false)
+    }
+
+    /// [`RegionServer::bulk_load`] that moves the files into their regions (a rename; a
+    /// copy only when the file is on another filesystem) instead of copying them: the
+    /// sources are gone once their region has loaded them, as after HBase's bulk load.
+    pub fn bulk_load_moving(
+        &self,
+        t: &TableName,
+        files: &[(Vec<u8>, PathBuf)],
+    ) -> Result<BulkLoadReport> {
+        self.bulk_load_files(t, files, true)
+    }
+
+    fn bulk_load_files(
+        &self,
+        t: &TableName,
+        files: &[(Vec<u8>, PathBuf)],
+        moving: bool,
+    ) -> Result<BulkLoadReport> {
         self.check_open()?;
         let st = self.table_state(t)?;
         type Batch = Vec<(Vec<u8>, PathBuf)>;
@@ -1353,45 +1386,93 @@ impl RegionServer {
         }
         let mut report = BulkLoadReport::default();
         for (region, batch) in groups {
-            // Copy first (slow, no locks), then publish under a fresh sequence id.
+            // Stage first (a copy is slow; no locks), then publish under a fresh sequence id.
             let tmp = region.dir().join(TMP_DIR);
             io(&tmp, std::fs::create_dir_all(&tmp))?;
             let mut staged = Vec::new();
-            for (family, p) in &batch {
-                let store =
-                    region
-                        .stores()
-                        .get(family)
-                        .cloned()
-                        .ok_or_else(|| Error::FamilyNotFound {
-                            table: t.to_string(),
-                            family: hfile::cell::to_string_binary(family),
-                        })?;
-                let name = new_file_name();
-                let dest = tmp.join(&name);
-                io(p, std::fs::copy(p, &dest))?;
-                io(&dest, File::open(&dest).and_then(|f| f.sync_all()))?;
-                staged.push((store, p.clone(), name, dest));
-            }
-            let loaded = region.with_new_seq_after_flush(|seq| {
-                let mut opened = Vec::new();
-                for (store, src, name, staged_path) in &staged {
-                    let final_path = store.dir().join(format!("{name}_SeqId_{seq}_"));
-                    io(staged_path, std::fs::rename(staged_path, &final_path))?;
-                    let file = StoreFile::open(&final_path, Some(self.cache.clone()))?;
-                    opened.push((store.clone(), src.clone(), file));
+            let loaded = self
+                .stage_files(t, &region, &batch, &tmp, moving, &mut staged)
+                .and_then(|()| {
+                    region.with_new_seq_after_flush(|seq| {
+                        let mut opened = Vec::new();
+                        for f in &staged {
+                            let final_path = f.store.dir().join(format!("{}_SeqId_{seq}_", f.name));
+                            io(&f.path, std::fs::rename(&f.path, &final_path))?;
+                            let file = StoreFile::open(&final_path, Some(self.cache.clone()))?;
+                            opened.push((f.store.clone(), f.source.clone(), file));
+                        }
+                        region.publish_files(opened.iter().map(|(s, _, f)| (s, f.clone())));
+                        Ok(opened
+                            .into_iter()
+                            .map(|(_, src, _)| (src, seq))
+                            .collect::<Vec<_>>())
+                    })
+                });
+            let loaded = match loaded {
+                Ok(l) => l,
+                Err(e) => {
+                    // Give moved files back so that the caller can retry; drop copies.
+                    for f in &staged {
+                        if f.moved {
+                            let _ = std::fs::rename(&f.path, &f.source);
+                        } else {
+                            let _ = std::fs::remove_file(&f.path);
+                        }
+                    }
+                    return Err(e);
                 }
-                region.publish_files(opened.iter().map(|(s, _, f)| (s, f.clone())));
-                Ok(opened
-                    .into_iter()
-                    .map(|(_, src, _)| (src, seq))
-                    .collect::<Vec<_>>())
-            })?;
+            };
+            if moving {
+                // Files from another filesystem were copied: the move ends with their removal.
+                for f in staged.iter().filter(|f| !f.moved) {
+                    io(&f.source, std::fs::remove_file(&f.source))?;
+                }
+            }
             for (src, seq) in loaded {
                 report.loaded.push((src, region.encoded_name(), seq));
             }
         }
         Ok(report)
+    }
+
+    /// Copies (or moves) a region's files into its temporary directory.
+    fn stage_files(
+        &self,
+        t: &TableName,
+        region: &Region,
+        batch: &[(Vec<u8>, PathBuf)],
+        tmp: &Path,
+        moving: bool,
+        staged: &mut Vec<Staged>,
+    ) -> Result<()> {
+        for (family, p) in batch {
+            let store =
+                region
+                    .stores()
+                    .get(family)
+                    .cloned()
+                    .ok_or_else(|| Error::FamilyNotFound {
+                        table: t.to_string(),
+                        family: hfile::cell::to_string_binary(family),
+                    })?;
+            let name = new_file_name();
+            let dest = tmp.join(&name);
+            let moved = moving && std::fs::rename(p, &dest).is_ok();
+            if !moved {
+                io(p, std::fs::copy(p, &dest))?;
+            }
+            staged.push(Staged {
+                store,
+                source: p.clone(),
+                name,
+                path: dest.clone(),
+                moved,
+            });
+            if !moved {
+                io(&dest, File::open(&dest).and_then(|f| f.sync_all()))?;
+            }
+        }
+        Ok(())
     }
 
     /// Flushes everything, closes every region and the WAL. Idempotent.

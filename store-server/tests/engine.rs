@@ -315,13 +315,33 @@ fn compaction_split_and_bulk_load() -> Result<()> {
         matches!(err, Some(store_server::Error::BulkLoadOutOfRange { .. })),
         "{err:?}"
     );
-    let rep = admin.bulk_load(&tn, &[(b"f".to_vec(), inside)])?;
+    let rep = admin.bulk_load(&tn, &[(b"f".to_vec(), inside.clone())])?;
     assert_eq!(rep.loaded.len(), 1);
+    assert!(inside.exists(), "a copying load leaves its source");
     assert_eq!(
         t.get(&Get::new("k001"))?
             .value(b"f", b"q")
             .map(|v| v.to_vec()),
         Some(b"bulk-k001".to_vec())
+    );
+    // A moving load: a straddling file is refused and stays; a fitting one is renamed in.
+    let straddle = write("straddle2", &["k010", "k030"])?;
+    let err = admin
+        .bulk_load_moving(&tn, &[(b"f".to_vec(), straddle.clone())])
+        .err();
+    assert!(
+        matches!(err, Some(store_server::Error::BulkLoadOutOfRange { .. })),
+        "{err:?}"
+    );
+    assert!(straddle.exists());
+    let moved = write("moved", &["k002"])?;
+    admin.bulk_load_moving(&tn, &[(b"f".to_vec(), moved.clone())])?;
+    assert!(!moved.exists(), "a moving load takes its source");
+    assert_eq!(
+        t.get(&Get::new("k002"))?
+            .value(b"f", b"q")
+            .map(|v| v.to_vec()),
+        Some(b"bulk-k002".to_vec())
     );
     let wrong = write("wrongfam", &["k001"])?;
     assert!(admin.bulk_load(&tn, &[(b"g".to_vec(), wrong)]).is_err());

@@ -257,9 +257,9 @@ impl<'a> ReadCtx<'a> {
         let ord = ordinal(self.file_idx, self.record_no);
         self.record_no += 1;
         match self.builder.add(fields, ord, &mut self.batch) {
-            Ok((off, len)) => {
+            Ok(()) => {
                 if let Some(s) = self.sampler.as_deref_mut() {
-                    s.offer(&self.batch.arena[off..off + len]);
+                    s.offer(self.builder.row());
                 }
                 if self.batch.mem_size() >= self.batch_limit {
                     self.flush()?;
@@ -300,7 +300,7 @@ impl<'a> ReadCtx<'a> {
 
     /// Ships the current batch.
     pub fn flush(&mut self) -> Result<()> {
-        if self.batch.entries.is_empty() && self.batch.rows == 0 {
+        if self.batch.groups.is_empty() && self.batch.rows == 0 {
             return Ok(());
         }
         let cap = self.batch_limit.min(1 << 20);
