@@ -65,6 +65,9 @@ pub struct ImportArgs {
     /// Leave the put path out.
     #[arg(long)]
     no_put: bool,
+    /// Leave out the second Basalt import, into a family with FAST_DIFF block encoding.
+    #[arg(long)]
+    no_fast_diff: bool,
     /// Leave RocksDB out.
     #[arg(long)]
     no_rocksdb: bool,
@@ -95,8 +98,8 @@ struct Facts {
     output: Vec<(&'static str, u64)>,
     /// CSV bytes of the put path's lines.
     put_bytes: u64,
-    /// Basalt's import phases of the last run.
-    phases: String,
+    /// Basalt's import phases of the last run (per peer key).
+    phases: Vec<(&'static str, String)>,
     /// Regions, HFiles and spills of the last import.
     shape: String,
     duck_version: String,
@@ -127,12 +130,20 @@ impl Facts {
     }
 }
 
+/// Basalt's import; `fast_diff` = into a family with FAST_DIFF block encoding (peer key
+/// `basalt-fd`) instead of the default NONE (`basalt`).
 fn basalt_import(
     args: &ImportArgs,
     csv: &Path,
     scratch: &Scratch,
+    fast_diff: bool,
     facts: &mut Facts,
 ) -> Result<Timing> {
+    let key = if fast_diff { "basalt-fd" } else { "basalt" };
+    let mut family = engine::family();
+    if fast_diff {
+        family.data_block_encoding = "FAST_DIFF".to_string();
+    }
     let root = scratch.fresh("root")?;
     let conn = engine::open(&root, true)?;
     let opts = ImportOptions {
@@ -147,7 +158,7 @@ fn basalt_import(
         timestamp: Some(TS),
         memory: args.memory,
         threads: (args.threads > 0).then_some(args.threads),
-        create: Some(vec![engine::family()]),
+        create: Some(vec![family]),
         presplit: Some(args.regions),
         progress: false,
         ..ImportOptions::default()
@@ -156,21 +167,23 @@ fn basalt_import(
     let sw = Stopwatch::start();
     let summary = bulkload::run_import(&conn, &opts)?;
     let timing = sw.timing();
-    facts.rss.push(("basalt", rss.peak_growth().unwrap_or(0)));
+    facts.rss.push((key, rss.peak_growth().unwrap_or(0)));
     check("import rows", summary.rows, args.rows)?;
     check(
         "import cells",
         summary.cells,
         args.rows * csvgen::VALUE_FIELDS as u64,
     )?;
-    facts.set_output("basalt", summary.hfile_bytes);
-    facts.phases = summary
+    facts.set_output(key, summary.hfile_bytes);
+    let phases = summary
         .times
         .phases
         .iter()
         .map(|(n, d)| format!("{n} {:.1}s", d.as_secs_f64()))
         .collect::<Vec<_>>()
         .join(", ");
+    facts.phases.retain(|(k, _)| *k != key);
+    facts.phases.push((key, phases));
     facts.shape = format!(
         "{} regions, {} HFiles, {} spills, sort buffer peak {:.0} MiB of a {:.0} MiB budget",
         summary.regions,
@@ -303,9 +316,15 @@ pub fn run(args: &ImportArgs) -> Result<()> {
     for r in 0..args.runs {
         eprintln!("run {}/{}", r + 1, args.runs);
         settle(args.quiet_wait, args.max_busy, &mut busy);
-        let t = basalt_import(args, &csv, &scratch, &mut facts)?;
+        let t = basalt_import(args, &csv, &scratch, false, &mut facts)?;
         eprintln!("    basalt import   {:.2}s", t.wall.as_secs_f64());
         s.add("basalt", t);
+        if !args.no_fast_diff {
+            settle(args.quiet_wait, args.max_busy, &mut busy);
+            let t = basalt_import(args, &csv, &scratch, true, &mut facts)?;
+            eprintln!("    basalt FAST_DIFF {:.2}s", t.wall.as_secs_f64());
+            s.add("basalt-fd", t);
+        }
         if !args.no_duckdb {
             for sorted in [false, true] {
                 settle(args.quiet_wait, args.max_busy, &mut busy);
@@ -373,7 +392,19 @@ fn render(
             .map(|m| format!("{:.0} MiB", m as f64 / MIB))
             .unwrap_or_else(|| "default (¼ of RAM)".to_string()),
         facts.shape,
-        facts.phases
+        facts
+            .phases
+            .iter()
+            .map(|(k, p)| format!(
+                "{} {p}",
+                if *k == "basalt" {
+                    "NONE:"
+                } else {
+                    "FAST_DIFF:"
+                }
+            ))
+            .collect::<Vec<_>>()
+            .join("; ")
     );
     let mut t = MdTable::new(&[
         "peer",
@@ -387,10 +418,16 @@ fn render(
         ">output MB",
     ]);
     let put_lines = args.put_rows.min(args.rows);
-    let peers: [(&str, &str, u64, u64); 5] = [
+    let peers: [(&str, &str, u64, u64); 6] = [
         (
             "basalt",
             "Basalt `run_import` (CSV → sorted HFiles → bulk load)",
+            args.rows,
+            csv_bytes,
+        ),
+        (
+            "basalt-fd",
+            "Basalt `run_import`, family `DATA_BLOCK_ENCODING => FAST_DIFF`",
             args.rows,
             csv_bytes,
         ),
@@ -493,6 +530,28 @@ fn render(
         times(vs_put_cpu),
         at_least(vs_put_cpu, 10.0),
     ]);
+    if !s.runs("basalt-fd").is_empty() {
+        for (label, cpu) in [("wall", false), ("CPU", true)] {
+            let r = ratio(
+                mb_rate("basalt-fd", csv_bytes, cpu),
+                mb_rate("duck", csv_bytes, cpu),
+            );
+            v.row(vec![
+                format!("Basalt import (FAST_DIFF) ÷ DuckDB CSV→Parquet ({label} MB/s)"),
+                times(r),
+                at_least(r, 1.0),
+            ]);
+        }
+        let r = ratio(
+            line_rate("basalt-fd", args.rows),
+            line_rate("put", put_lines),
+        );
+        v.row(vec![
+            "Basalt import (FAST_DIFF) ÷ put path (wall lines/s)".into(),
+            times(r),
+            at_least(r, 10.0),
+        ]);
+    }
     let vs_sorted = ratio(
         mb_rate("basalt", csv_bytes, false),
         mb_rate("duck-sorted", csv_bytes, false),

@@ -32,6 +32,15 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A piece of a CSV file cut for parallel reading did not begin at a record boundary
+    /// (quoting that breaks RFC 4180); the import reads such files whole instead.
+    #[error("{file}: byte {offset} is inside a record; the file cannot be read in pieces")]
+    UnsplittableInput {
+        /// The input file.
+        file: PathBuf,
+        /// Where the piece began.
+        offset: u64,
+    },
     /// An input file could not be decoded at all (not a record-level problem).
     #[error("{file}: {reason}")]
     BadInput {

@@ -22,7 +22,7 @@ use crate::load::{load_files, BulkTarget, LoadFile, LoadHooks, LoadOptions};
 use crate::partition::{hash64, salt_split_points, Sampler};
 use crate::report::{ImportSummary, PhaseBar, PhaseTimes};
 use crate::sort::{Sorted, Sorter};
-use crate::source::{self, expand_inputs, Format, InputFile, Msg, ReadCtx, SourceOptions};
+use crate::source::{self, expand_inputs, Cancel, Format, InputFile, Msg, ReadCtx, SourceOptions};
 use crate::spec::{ColumnSpec, Mapping};
 use crate::typed::TypedFields;
 
@@ -55,6 +55,9 @@ pub struct ImportOptions {
     pub memory: Option<usize>,
     /// Worker threads (default: all cores).
     pub threads: Option<usize>,
+    /// CSV/TSV files of at least twice this size are read by several threads, in pieces of
+    /// at least this size (default [`DEFAULT_PIECE_SIZE`]).
+    pub piece_size: Option<u64>,
     /// Create the table with these families if it does not exist.
     pub create: Option<Vec<FamilyDescriptor>>,
     /// With `create`: number of regions, split points sampled from the input.
@@ -239,7 +242,41 @@ struct ReadOutcome {
     rows: u64,
 }
 
-/// Reads every input into the sorter with one reader thread per file (up to `threads`).
+/// Default of [`ImportOptions::piece_size`].
+pub const DEFAULT_PIECE_SIZE: u64 = 32 << 20;
+
+/// What one reader thread reads: a file, or a piece of a CSV/TSV file.
+struct Unit {
+    file: usize,
+    piece: Option<source::csv::Piece>,
+}
+
+/// The units of reading, in input order: large CSV/TSV files cut into pieces (when
+/// `split`), every other file whole.
+fn units(plan: &Plan, threads: usize, piece_size: u64, split: bool) -> Result<Vec<Unit>> {
+    let mut out = Vec::new();
+    for (i, f) in plan.files.iter().enumerate() {
+        let pieces = (f.size / piece_size.max(1)).min(4 * threads as u64) as usize;
+        if split && threads > 1 && pieces > 1 && matches!(f.format, Format::Csv | Format::Tsv) {
+            for p in source::csv::split(f, pieces)? {
+                out.push(Unit {
+                    file: i,
+                    piece: Some(p),
+                });
+            }
+        } else {
+            out.push(Unit {
+                file: i,
+                piece: None,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Reads every input into the sorter with up to `threads` reader threads, a file or a
+/// piece of one each. Fails with [`Error::UnsplittableInput`] if a piece did not start at
+/// a record boundary.
 #[allow(clippy::too_many_arguments)]
 fn read_phase(
     opts: &ImportOptions,
@@ -249,11 +286,14 @@ fn read_phase(
     threads: usize,
     batch_limit: usize,
     sample_k: Option<usize>,
+    split: bool,
     bar: &PhaseBar,
 ) -> Result<ReadOutcome> {
+    let piece_size = opts.piece_size.unwrap_or(DEFAULT_PIECE_SIZE);
+    let units = units(plan, threads, piece_size, split)?;
     let (tx, rx) = bounded::<Msg>(threads.max(1));
     let next = AtomicUsize::new(0);
-    let cancel = AtomicBool::new(false);
+    let failed = AtomicUsize::new(usize::MAX);
     let bytes_done = AtomicU64::new(0);
     let keep_text = opts.bad_lines_file.is_some();
     let mut bad_out = match &opts.bad_lines_file {
@@ -262,29 +302,44 @@ fn read_phase(
         )),
         None => None,
     };
-    let readers = threads.clamp(1, plan.files.len().max(1));
+    let readers = threads.clamp(1, units.len().max(1));
     let mut outcome = ReadOutcome {
         sampler: sample_k.map(Sampler::new),
         bad_lines: 0,
         rows: 0,
     };
+    // The error to report: the earliest unit's, errors of our own (sorter, bad-lines file)
+    // first (keyed 0).
     let mut first_err: Option<(usize, Error)> = None;
+    let keep_err = |first_err: &mut Option<(usize, Error)>, key: usize, e: Error| {
+        failed.fetch_min(key, Ordering::Relaxed);
+        if first_err.as_ref().is_none_or(|(k, _)| key < *k) {
+            *first_err = Some((key, e));
+        }
+    };
+    // Where each piece's reading stopped.
+    let mut stops: Vec<(usize, u64)> = Vec::new();
     std::thread::scope(|s| {
         let mut handles = Vec::new();
         for _ in 0..readers {
             let tx = tx.clone();
-            let (next, cancel, bytes_done) = (&next, &cancel, &bytes_done);
+            let (next, failed, bytes_done, units) = (&next, &failed, &bytes_done, &units);
             handles.push(s.spawn(move || {
                 let mut sampler = sample_k.map(Sampler::new);
+                let mut stops = Vec::new();
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= plan.files.len() || cancel.load(Ordering::Relaxed) {
-                        return (Ok(()), sampler);
+                    let u = next.fetch_add(1, Ordering::Relaxed);
+                    let cancel = Cancel { failed, unit: u };
+                    let Some(unit) = units.get(u) else {
+                        return (Ok(()), sampler, stops);
+                    };
+                    if cancel.is_set() {
+                        return (Ok(()), sampler, stops);
                     }
                     let r = read_one(
                         opts,
                         plan,
-                        i,
+                        unit,
                         default_ts,
                         batch_limit,
                         &tx,
@@ -293,9 +348,12 @@ fn read_phase(
                         sampler.as_mut(),
                         bytes_done,
                     );
-                    if let Err(e) = r {
-                        cancel.store(true, Ordering::Relaxed);
-                        return (Err((i, e)), sampler);
+                    match r {
+                        Ok(stop) => stops.push((u, stop)),
+                        Err(e) => {
+                            failed.fetch_min(u, Ordering::Relaxed);
+                            return (Err((u, e)), sampler, stops);
+                        }
                     }
                 }
             }));
@@ -307,8 +365,7 @@ fn read_phase(
                     outcome.rows += b.rows;
                     if first_err.is_none() {
                         if let Err(e) = sorter.push(b) {
-                            cancel.store(true, Ordering::Relaxed);
-                            first_err = Some((usize::MAX, e));
+                            keep_err(&mut first_err, 0, e);
                         }
                     }
                 }
@@ -326,9 +383,8 @@ fn read_phase(
                         .and_then(|_| w.write_all(&bad.text))
                         .and_then(|_| w.write_all(b"\n"));
                         if let Err(e) = r {
-                            cancel.store(true, Ordering::Relaxed);
                             let path = opts.bad_lines_file.clone().unwrap_or_default();
-                            first_err = Some((usize::MAX, Error::io(path, e)));
+                            keep_err(&mut first_err, 0, Error::io(path, e));
                         }
                     }
                 }
@@ -339,35 +395,45 @@ fn read_phase(
         }
         for h in handles {
             match h.join() {
-                Ok((r, sampler)) => {
+                Ok((r, sampler, mine)) => {
                     if let (Some(all), Some(mine)) = (outcome.sampler.as_mut(), sampler) {
                         all.merge(mine);
                     }
-                    if let Err((i, e)) = r {
-                        // Report the failure of the earliest file (deterministic), errors of
-                        // our own (sorter, bad-lines file) first.
-                        let replace = match &first_err {
-                            None => true,
-                            Some((j, _)) => {
-                                *j != usize::MAX && i < *j && !matches!(e, Error::Internal(_))
-                            }
+                    stops.extend(mine);
+                    if let Err((u, e)) = r {
+                        // "import cancelled" is the echo of another failure.
+                        let key = if matches!(e, Error::Internal(_)) {
+                            usize::MAX
+                        } else {
+                            u + 1
                         };
-                        if replace {
-                            first_err = Some((i, e));
-                        }
+                        keep_err(&mut first_err, key, e);
                     }
                 }
-                Err(_) => {
-                    first_err.get_or_insert((
-                        usize::MAX,
-                        Error::Internal("a reader thread panicked".into()),
-                    ));
-                }
+                Err(_) => keep_err(
+                    &mut first_err,
+                    0,
+                    Error::Internal("a reader thread panicked".into()),
+                ),
             }
         }
     });
-    if let Some((_, e)) = first_err {
-        return Err(e);
+    // A piece that did not end where the next began means the next began inside a record:
+    // what it read, errors included, is void.
+    let mismatch = stops
+        .iter()
+        .filter(|&&(u, stop)| units[u].piece.is_some_and(|p| p.end != stop))
+        .map(|&(u, _)| u)
+        .min();
+    match (first_err, mismatch) {
+        (Some((key, e)), m) if m.is_none_or(|m| key <= m + 1) => return Err(e),
+        (_, Some(m)) => {
+            return Err(Error::UnsplittableInput {
+                file: plan.files[units[m].file].path.clone(),
+                offset: units[m].piece.map_or(0, |p| p.end),
+            })
+        }
+        (_, None) => {}
     }
     if let Some(w) = bad_out.as_mut() {
         let p = opts.bad_lines_file.clone().unwrap_or_default();
@@ -377,19 +443,21 @@ fn read_phase(
     Ok(outcome)
 }
 
+/// Reads one unit; for a piece, returns where its last record ended.
 #[allow(clippy::too_many_arguments)]
 fn read_one(
     opts: &ImportOptions,
     plan: &Plan,
-    i: usize,
+    unit: &Unit,
     default_ts: i64,
     batch_limit: usize,
     tx: &crossbeam_channel::Sender<Msg>,
     keep_text: bool,
-    cancel: &AtomicBool,
+    cancel: Cancel<'_>,
     sampler: Option<&mut Sampler>,
     bytes_done: &AtomicU64,
-) -> Result<()> {
+) -> Result<u64> {
+    let i = unit.file;
     let file = &plan.files[i];
     let mapping = &plan.mappings[i];
     let builder = RowBuilder::new(mapping, &plan.table, default_ts, opts.salt_buckets)?;
@@ -406,17 +474,22 @@ fn read_one(
         bytes_done,
     );
     match file.format {
-        Format::Csv | Format::Tsv => source::csv::read(file, &opts.source, &mut ctx),
+        Format::Csv | Format::Tsv => {
+            let piece = unit
+                .piece
+                .unwrap_or_else(|| source::csv::Piece::whole(file));
+            source::csv::read(file, &opts.source, piece, &mut ctx)
+        }
         Format::Jsonl => {
             let names = plan.names[i].as_deref().unwrap_or_default();
             // Without a spec the first object defines the fields and others are errors; with
             // one, unmapped fields are ignored.
-            source::jsonl::read(file, names, opts.columns.is_none(), &mut ctx)
+            source::jsonl::read(file, names, opts.columns.is_none(), &mut ctx).map(|()| file.size)
         }
         Format::Parquet => {
             let used = mapping.used_fields();
             let rows = (batch_limit / 256).clamp(64, 8192);
-            source::parquet::read(file, &used, rows, &mut ctx)
+            source::parquet::read(file, &used, rows, &mut ctx).map(|()| file.size)
         }
     }
 }
@@ -435,13 +508,19 @@ pub fn run_import(target: &dyn BulkTarget, opts: &ImportOptions) -> Result<Impor
         .num_threads(threads)
         .build()
         .map_err(|e| Error::Internal(format!("thread pool: {e}")))?;
-    pool.install(|| import_in_pool(target, opts, threads))
+    // A CSV file whose quoting breaks RFC 4180 can defeat the cut into pieces: nothing has
+    // been created or loaded by then, so the import starts over reading files whole.
+    pool.install(|| match import_in_pool(target, opts, threads, true) {
+        Err(Error::UnsplittableInput { .. }) => import_in_pool(target, opts, threads, false),
+        r => r,
+    })
 }
 
 fn import_in_pool(
     target: &dyn BulkTarget,
     opts: &ImportOptions,
     threads: usize,
+    split: bool,
 ) -> Result<ImportSummary> {
     if opts.bad_lines_file.is_some() && !opts.skip_bad_lines {
         return Err(Error::InvalidOption(
@@ -568,6 +647,7 @@ fn import_in_pool(
         threads,
         batch_limit,
         sample_k,
+        split,
         &bar,
     )?;
     summary.rows = outcome.rows;

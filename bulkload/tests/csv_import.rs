@@ -59,6 +59,70 @@ b2,Bobby,second,22\r\n";
     // The staging directory is gone after a successful load.
     let staging: Vec<_> = std::fs::read_dir(root.join("staging"))?.collect();
     assert!(staging.is_empty(), "staging left behind: {staging:?}");
+
+    // Read by three threads in pieces of a few bytes: the same table.
+    create_table(&conn, "pieces", &["cf", "other"], &["b", "n"])?;
+    opts.table = "pieces".into();
+    opts.threads = Some(3);
+    opts.piece_size = Some(16);
+    let file = bulkload::source::InputFile {
+        path: input.clone(),
+        format: bulkload::Format::Csv,
+        size: csv.len() as u64,
+        mtime_ms: 0,
+    };
+    let pieces = bulkload::source::csv::split(&file, 12)?;
+    assert!(pieces.len() > 4, "{pieces:?}");
+    let summary = bulkload::run_import(&conn, &opts)?;
+    assert_eq!((summary.rows, summary.duplicate_cells), (6, 3));
+    assert_eq!(dump(&conn, "pieces")?, expected);
+    Ok(())
+}
+
+/// A CSV whose quoting breaks RFC 4180 (a quote inside an unquoted field) makes a cut for
+/// parallel reading land inside a quoted field; the import notices and reads the file
+/// whole, with the same result as a single thread.
+#[test]
+fn csv_that_cannot_be_cut_is_read_whole() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let conn = connect(&dir.path().join("root"))?;
+    // One stray quote on the first line; after it, quote parity says "inside" at every
+    // record boundary and "outside" at every newline within a quoted field.
+    let mut csv = b"r00,x\"y,z\n".to_vec();
+    for i in 1..40 {
+        csv.extend_from_slice(format!("r{i:02},a,\"multi\nline {i}\"\n").as_bytes());
+    }
+    let input = write_file(dir.path(), "odd.csv", &csv)?;
+    let file = bulkload::source::InputFile {
+        path: input.clone(),
+        format: bulkload::Format::Csv,
+        size: csv.len() as u64,
+        mtime_ms: 0,
+    };
+    // Every cut falls after "multi\n", inside a quoted field.
+    let pieces = bulkload::source::csv::split(&file, 8)?;
+    assert!(pieces.len() > 1);
+    assert!(pieces[1..]
+        .iter()
+        .all(|p| csv[..p.start as usize].ends_with(b"multi\n")));
+    let mut want = Vec::new();
+    for (table, threads) in [("one", 1), ("cut", 2)] {
+        create_table(&conn, table, &["f"], &["r20"])?;
+        let mut opts = options(table, &input, Some("HBASE_ROW_KEY,f:a,f:b"))?;
+        opts.threads = Some(threads);
+        opts.piece_size = Some(16);
+        let summary = bulkload::run_import(&conn, &opts)?;
+        assert_eq!((summary.rows, summary.bad_lines), (40, 0));
+        let got = dump(&conn, table)?;
+        if want.is_empty() {
+            want = got;
+        } else {
+            assert_eq!(got, want);
+        }
+    }
+    assert_eq!(want.len(), 80);
+    assert_eq!(want[0], cell("r00", "f", "a", 1000, "x\"y"));
+    assert_eq!(want[3], cell("r01", "f", "b", 1000, "multi\nline 1"));
     Ok(())
 }
 

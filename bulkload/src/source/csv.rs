@@ -1,10 +1,14 @@
 //! CSV and TSV files through the `csv` crate: RFC 4180 quoting (embedded separators, quotes
 //! and newlines), a leading UTF-8 byte-order mark, LF/CRLF line ends. TSV is ImportTsv's
 //! format: tab separated, no quoting.
+//!
+//! A large file is read by several threads at once, each a [`Piece`] that [`split`] cut at
+//! a record boundary; [`read`] reports where a piece's last record ended, so that a cut
+//! that was not a boundary after all (a file whose quoting breaks RFC 4180) is noticed.
 
 use std::cell::RefCell;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::rc::Rc;
 
 use csv::ByteRecord;
@@ -38,14 +42,104 @@ impl<R: Read> Read for Recorder<R> {
     }
 }
 
-fn open(file: &InputFile) -> Result<BufReader<File>> {
-    let f = File::open(&file.path).map_err(|e| Error::io(&file.path, e))?;
+/// Opens `file` at byte `start`, skipping a byte-order mark at the very beginning; returns
+/// the reader and the byte it starts at.
+fn open(file: &InputFile, start: u64) -> Result<(BufReader<File>, u64)> {
+    let mut f = File::open(&file.path).map_err(|e| Error::io(&file.path, e))?;
+    if start > 0 {
+        f.seek(SeekFrom::Start(start))
+            .map_err(|e| Error::io(&file.path, e))?;
+    }
     let mut r = BufReader::with_capacity(256 * 1024, f);
     let head = r.fill_buf().map_err(|e| Error::io(&file.path, e))?;
-    if head.starts_with(UTF8_BOM) {
+    if start == 0 && head.starts_with(UTF8_BOM) {
         r.consume(UTF8_BOM.len());
+        return Ok((r, UTF8_BOM.len() as u64));
     }
-    Ok(r)
+    Ok((r, start))
+}
+
+/// A stretch of a CSV/TSV file that begins at a record boundary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Piece {
+    /// Its first byte.
+    pub start: u64,
+    /// One past its last byte: the next piece's start, or the file's size.
+    pub end: u64,
+    /// Line ends before `start` (the piece's line numbers continue from there).
+    pub lines_before: u64,
+}
+
+impl Piece {
+    /// The whole of `file`.
+    pub fn whole(file: &InputFile) -> Piece {
+        Piece {
+            start: 0,
+            end: file.size,
+            lines_before: 0,
+        }
+    }
+}
+
+/// Cuts `file` into at most `n` pieces of about equal size, each starting right after a
+/// line end that lies outside quotes: after an even number of quote characters, which in
+/// RFC 4180 CSV come in pairs within a field (TSV has no quoting). The file is read once,
+/// counting quotes and line ends in bulk and looking at single bytes only near the cuts.
+pub fn split(file: &InputFile, n: usize) -> Result<Vec<Piece>> {
+    let quoting = file.format != Format::Tsv;
+    let size = file.size;
+    let n = n.max(1) as u64;
+    let target = |k: u64| size / n * k;
+    let mut f = File::open(&file.path).map_err(|e| Error::io(&file.path, e))?;
+    let mut buf = vec![0u8; 4 << 20];
+    let mut pieces = vec![Piece::whole(file)];
+    let (mut pos, mut k) = (0u64, 1u64);
+    let (mut odd_quotes, mut lines) = (false, 0u64);
+    loop {
+        let len = f.read(&mut buf).map_err(|e| Error::io(&file.path, e))?;
+        if len == 0 {
+            break;
+        }
+        let block = &buf[..len];
+        let mut i = 0;
+        while i < len {
+            let next_cut = if k < n { target(k) } else { u64::MAX };
+            let bulk_end = next_cut.saturating_sub(pos).min(len as u64) as usize;
+            if bulk_end > i {
+                let bytes = &block[i..bulk_end];
+                lines += count_byte(bytes, b'\n');
+                if quoting {
+                    odd_quotes ^= count_byte(bytes, b'"') % 2 == 1;
+                }
+                i = bulk_end;
+                continue;
+            }
+            // Past a cut point: find the next line end outside quotes.
+            let b = block[i];
+            i += 1;
+            if quoting && b == b'"' {
+                odd_quotes = !odd_quotes;
+            } else if b == b'\n' {
+                lines += 1;
+                let start = pos + i as u64;
+                if !odd_quotes && start < size {
+                    pieces.push(Piece {
+                        start,
+                        end: size,
+                        lines_before: lines,
+                    });
+                    while k < n && target(k) < start {
+                        k += 1;
+                    }
+                }
+            }
+        }
+        pos += len as u64;
+    }
+    for i in 1..pieces.len() {
+        pieces[i - 1].end = pieces[i].start;
+    }
+    Ok(pieces)
 }
 
 fn builder(file: &InputFile, opts: &SourceOptions) -> csv::ReaderBuilder {
@@ -75,7 +169,7 @@ fn csv_error(file: &InputFile, e: csv::Error) -> Error {
 
 /// The header line's field names.
 pub fn header(file: &InputFile, opts: &SourceOptions) -> Result<Vec<String>> {
-    let mut rdr = builder(file, opts).from_reader(open(file)?);
+    let mut rdr = builder(file, opts).from_reader(open(file, 0)?.0);
     let mut rec = ByteRecord::new();
     if !rdr
         .read_byte_record(&mut rec)
@@ -116,31 +210,56 @@ impl Fields for RecordFields<'_> {
     }
 }
 
-/// Reads every record of a CSV/TSV file into `ctx`.
-pub fn read(file: &InputFile, opts: &SourceOptions, ctx: &mut ReadCtx<'_>) -> Result<()> {
+/// Occurrences of `needle` in `bytes`, counted 255 bytes at a time in byte-wide lanes
+/// (which the compiler vectorizes; a `usize` count per byte does not).
+fn count_byte(bytes: &[u8], needle: u8) -> u64 {
+    bytes
+        .chunks(255)
+        .map(|c| u64::from(c.iter().fold(0u8, |n, &b| n + u8::from(b == needle))))
+        .sum()
+}
+
+/// Reads every record of `piece` of a CSV/TSV file into `ctx`; returns where its last
+/// record ended, which is `piece.end` unless the piece did not end at a record boundary.
+pub fn read(
+    file: &InputFile,
+    opts: &SourceOptions,
+    piece: Piece,
+    ctx: &mut ReadCtx<'_>,
+) -> Result<u64> {
     let recording = ctx
         .keep_text
         .then(|| Rc::new(RefCell::new(Recording::default())));
+    let (inner, base) = open(file, piece.start)?;
     let reader = Recorder {
-        inner: open(file)?,
+        inner,
         rec: recording.clone(),
     };
     let mut rdr = builder(file, opts)
         .buffer_capacity(64 * 1024)
         .from_reader(reader);
     let mut rec = ByteRecord::new();
-    let mut first = true;
+    let mut first = piece.start == 0;
     let mut n: u64 = 0;
-    loop {
+    let len = piece.end.saturating_sub(base);
+    let last = piece.end >= file.size;
+    ctx.start_at(piece.start);
+    let stopped = loop {
+        // Between records: stop at the piece's end. The piece was cut right after a line
+        // end, so one byte short of it is that line end, a terminator still unread (CRLF).
+        let at = rdr.position().byte();
+        if !last && at + 1 >= len {
+            break base + at.max(len);
+        }
         if !rdr
             .read_byte_record(&mut rec)
             .map_err(|e| csv_error(file, e))?
         {
-            break;
+            break piece.end.max(base + rdr.position().byte());
         }
         let start = rec.position().map(|p| p.byte()).unwrap_or(0);
         let end = rdr.position().byte();
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let line = piece.lines_before + rec.position().map(|p| p.line()).unwrap_or(0);
         if std::mem::take(&mut first) && opts.header {
             cut(&recording, end);
             continue;
@@ -162,14 +281,15 @@ pub fn read(file: &InputFile, opts: &SourceOptions, ctx: &mut ReadCtx<'_>) -> Re
         cut(&recording, end);
         n += 1;
         if n.is_multiple_of(4096) {
-            ctx.progress(end);
+            ctx.progress(base + end);
             if ctx.cancelled() {
-                return Ok(());
+                return Ok(piece.end);
             }
         }
-    }
-    ctx.progress(file.size);
-    ctx.flush()
+    };
+    ctx.progress(piece.end);
+    ctx.flush()?;
+    Ok(stopped)
 }
 
 /// Forgets recorded bytes before `pos`.
@@ -179,5 +299,22 @@ fn cut(recording: &Option<Rc<RefCell<Recording>>>, pos: u64) {
         let n = (pos.saturating_sub(r.base) as usize).min(r.buf.len());
         r.buf.drain(..n);
         r.base += n as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_byte_counts_across_lane_chunks() {
+        let bytes: Vec<u8> = (0..2000u32)
+            .map(|i| if i % 3 == 0 { b'\n' } else { b'x' })
+            .collect();
+        for len in [0, 1, 254, 255, 256, 1000, 2000] {
+            let want = bytes[..len].iter().filter(|&&b| b == b'\n').count() as u64;
+            assert_eq!(count_byte(&bytes[..len], b'\n'), want, "{len}");
+        }
+        assert_eq!(count_byte(&[b'"'; 600], b'"'), 600);
     }
 }

@@ -8,7 +8,7 @@ pub mod jsonl;
 pub mod parquet;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::UNIX_EPOCH;
 
 use crossbeam_channel::Sender;
@@ -179,6 +179,24 @@ pub enum Msg {
     Bad(BadLine),
 }
 
+/// Whether a unit of reading (a file, or a piece of one; numbered in input order) should
+/// stop: once a unit fails, the ones after it stop, and the ones before it go on, since
+/// their errors come first in the input.
+#[derive(Clone, Copy, Debug)]
+pub struct Cancel<'a> {
+    /// The lowest unit that failed (`usize::MAX`: none; 0 stops everything).
+    pub failed: &'a AtomicUsize,
+    /// This unit.
+    pub unit: usize,
+}
+
+impl Cancel<'_> {
+    /// True if this unit should stop.
+    pub fn is_set(&self) -> bool {
+        self.failed.load(Ordering::Relaxed) <= self.unit
+    }
+}
+
 /// Per-file reading state shared by the sources: builds cells, fills and ships batches,
 /// applies the bad-line policy, samples row keys and counts progress.
 pub struct ReadCtx<'a> {
@@ -193,7 +211,7 @@ pub struct ReadCtx<'a> {
     skip_bad: bool,
     /// Whether sources should keep each record's original text (for the bad-lines file).
     pub keep_text: bool,
-    cancel: &'a AtomicBool,
+    cancel: Cancel<'a>,
     sampler: Option<&'a mut Sampler>,
     bytes_done: &'a AtomicU64,
     reported: u64,
@@ -211,7 +229,7 @@ impl<'a> ReadCtx<'a> {
         tx: &'a Sender<Msg>,
         skip_bad: bool,
         keep_text: bool,
-        cancel: &'a AtomicBool,
+        cancel: Cancel<'a>,
         sampler: Option<&'a mut Sampler>,
         bytes_done: &'a AtomicU64,
     ) -> ReadCtx<'a> {
@@ -232,9 +250,17 @@ impl<'a> ReadCtx<'a> {
         }
     }
 
-    /// True once another reader failed; sources stop early.
+    /// True once a reader of an earlier unit (or this one) failed; sources stop early.
     pub fn cancelled(&self) -> bool {
-        self.cancel.load(Ordering::Relaxed)
+        self.cancel.is_set()
+    }
+
+    /// Reading starts at byte `pos` of the file (a piece of it): progress counts from
+    /// there, and record ordinals too (a record takes at least a byte, so the ordinals of
+    /// successive pieces never meet).
+    pub fn start_at(&mut self, pos: u64) {
+        self.reported = pos;
+        self.record_no = pos;
     }
 
     /// Records the file's read position (bytes) for progress.
