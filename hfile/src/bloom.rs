@@ -206,7 +206,7 @@ impl BloomWriter {
 
     /// Adds a key unless it equals the previous key. Returns a chunk that became full.
     pub fn add(&mut self, key: &[u8]) -> Option<ReadyChunk> {
-        if self.total_keys > 0 && self.last_key == key {
+        if self.total_keys > 0 && crate::cell::same_bytes(&self.last_key, key) {
             return None;
         }
         if self.first_key.is_none() {

@@ -393,8 +393,10 @@ impl Writer {
         // Keys end with timestamp (8 bytes) and type (1): the rest names the column.
         if self.one_put_per_column
             && self.entries > 0
-            && key.get(..key.len().saturating_sub(9))
-                == self.prev_key.get(..self.prev_key.len().saturating_sub(9))
+            && crate::cell::same_bytes(
+                &key[..key.len().saturating_sub(9)],
+                &self.prev_key[..self.prev_key.len().saturating_sub(9)],
+            )
         {
             self.one_put_per_column = false;
         }
