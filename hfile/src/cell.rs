@@ -482,10 +482,12 @@ pub fn compare_short(a: &[u8], b: &[u8]) -> Ordering {
     if a.len() > 8 || b.len() > 8 {
         return a.cmp(b);
     }
+    // Shifted in byte by byte: a variable-length copy into a stack word is a `memcpy` call
+    // whose byte stores then stall the word's load.
     let word = |s: &[u8]| {
-        let mut w = [0u8; 8];
-        w[..s.len()].copy_from_slice(s);
-        u64::from_be_bytes(w)
+        s.iter()
+            .enumerate()
+            .fold(0u64, |w, (i, &b)| w | (u64::from(b) << (56 - 8 * i)))
     };
     // Zero padding ties a string with its extensions by zero bytes: the length decides.
     word(a).cmp(&word(b)).then(a.len().cmp(&b.len()))
