@@ -475,6 +475,29 @@ impl CellView for CellSlices<'_> {
     }
 }
 
+/// Length of the common prefix of `a` and `b`, compared eight bytes at a time.
+#[inline]
+pub fn common_prefix_len(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut at = 0;
+    while at + 8 <= n {
+        let mut x = [0u8; 8];
+        let mut y = [0u8; 8];
+        x.copy_from_slice(&a[at..at + 8]);
+        y.copy_from_slice(&b[at..at + 8]);
+        let diff = u64::from_le_bytes(x) ^ u64::from_le_bytes(y);
+        if diff != 0 {
+            return at + (diff.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    at + a[at..n]
+        .iter()
+        .zip(&b[at..n])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
 /// `a.cmp(b)` for byte strings; those of at most eight bytes (most qualifiers) compared as
 /// big-endian words in place instead of through the C library's `memcmp`.
 #[inline]
@@ -843,7 +866,20 @@ pub fn key_to_string(key: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{compare_short, same_bytes};
+    use super::{common_prefix_len, compare_short, same_bytes};
+
+    #[test]
+    fn common_prefix_len_finds_the_first_difference() {
+        let a: Vec<u8> = (1..=40u8).collect();
+        for n in 0..a.len() {
+            assert_eq!(common_prefix_len(&a[..n], &a), n);
+            for at in 0..n {
+                let mut b = a[..n].to_vec();
+                b[at] ^= 0x40;
+                assert_eq!(common_prefix_len(&a[..n], &b), at, "{n} {at}");
+            }
+        }
+    }
 
     #[test]
     fn same_bytes_is_slice_equality() {

@@ -3,7 +3,7 @@
 //! An encoded data block (`DATABLKE`) starts with the encoding id (u16) and the size the
 //! block would have unencoded (i32), followed by the encoded cells.
 
-use crate::cell::{parse_key, CellRef};
+use crate::cell::{common_prefix_len, parse_key, same_bytes, CellRef};
 use crate::varint::{be_i32, read_compressed_int, read_vlong, write_compressed_int, write_vlong};
 
 /// A data block encoding, with HBase's id.
@@ -193,7 +193,7 @@ impl BlockEncoder {
             .take_while(|(a, b)| a == b)
             .count();
         flag |= (common_ts as u8) << SHIFT_TIMESTAMP_LENGTH;
-        if value == self.prev_value.as_slice() {
+        if same_bytes(value, &self.prev_value) {
             flag |= FLAG_SAME_VALUE;
         }
         out.push(flag);
@@ -241,11 +241,12 @@ fn common_prefix_in_flat_key(a: &[u8], b: &[u8]) -> usize {
         return if a[0] == b[0] { 1 } else { 0 };
     }
     let row_len = u16::from_be_bytes([a[0], a[1]]) as usize;
-    let row_common = a[2..2 + row_len]
-        .iter()
-        .zip(&b[2..2 + row_len])
-        .take_while(|(x, y)| x == y)
-        .count();
+    let (a_row, b_row) = (&a[2..2 + row_len], &b[2..2 + row_len]);
+    let row_common = if same_bytes(a_row, b_row) {
+        row_len
+    } else {
+        common_prefix_len(a_row, b_row)
+    };
     let mut common = 2 + row_common;
     if row_common != row_len {
         return common;
@@ -255,7 +256,7 @@ fn common_prefix_in_flat_key(a: &[u8], b: &[u8]) -> usize {
     common += 1 + a_fam;
     let aq = &a[2 + row_len + 1 + a_fam..a.len() - 9];
     let bq = &b[2 + row_len + 1 + b_fam..b.len() - 9];
-    common + aq.iter().zip(bq).take_while(|(x, y)| x == y).count()
+    common + common_prefix_len(aq, bq)
 }
 
 /// A forward cursor over the cells of one decoded data block.

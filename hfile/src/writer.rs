@@ -342,7 +342,7 @@ impl Writer {
         }
         if self.opts.encoding == DataBlockEncoding::FastDiff && self.entries > 0 {
             let prev = crate::cell::CellRef::new(&self.prev_key, &[], &[], 0);
-            if prev.is_none_or(|p| p.family() != cell.family()) {
+            if prev.is_none_or(|p| !crate::cell::same_bytes(p.family(), cell.family())) {
                 return Err(Error::InvalidArgument(format!(
                     "FAST_DIFF files hold one column family, as HBase store files do: {} after {}",
                     key_to_string(&cell.key_bytes()),
