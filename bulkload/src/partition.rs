@@ -111,6 +111,8 @@ pub fn hash64(bytes: &[u8]) -> u64 {
 pub struct Sampler {
     k: usize,
     keep: BTreeSet<(u64, Vec<u8>)>,
+    /// Hashes above this one cannot enter (the largest kept once `k` are kept).
+    bound: u64,
 }
 
 impl Sampler {
@@ -119,20 +121,21 @@ impl Sampler {
         Sampler {
             k: k.max(1),
             keep: BTreeSet::new(),
+            bound: u64::MAX,
         }
     }
 
     /// Offers one row key.
     pub fn offer(&mut self, row: &[u8]) {
         let h = hash64(row);
-        if self.keep.len() >= self.k {
-            match self.keep.last() {
-                Some((max, _)) if h > *max => return,
-                _ => {}
-            }
+        if h > self.bound {
+            return;
         }
         if self.keep.insert((h, row.to_vec())) && self.keep.len() > self.k {
             self.keep.pop_last();
+        }
+        if self.keep.len() >= self.k {
+            self.bound = self.keep.last().map_or(u64::MAX, |(max, _)| *max);
         }
     }
 
