@@ -1,11 +1,11 @@
 //! The compact in-memory form of imported cells, and the row builder that turns one input
 //! record into them.
 //!
-//! A [`Batch`] is an arena of bytes plus fixed-size [`Entry`]s: each record's row key is
-//! stored once, followed by its values; an entry points at the row and at one value and
-//! names its column by index into the import's [`ColumnTable`]. Every cell is a `Put`.
-//! Entries carry an *ordinal* (input file index and record number) so that when two records
-//! write the same cell, the later one in input order wins, whatever the thread timing.
+//! A [`Batch`] is an arena of bytes plus fixed-size [`Group`]s, one per record and family:
+//! the group's bytes are the row key followed by its cells (column index into the import's
+//! [`ColumnTable`], value length, value). Every cell is a `Put`. Groups carry an *ordinal*
+//! (input file index and position in the file) so that when two records write the same
+//! cell, the later one in input order wins, whatever the thread timing.
 
 use hfile::cell::MAX_ROW_LENGTH;
 use store_server::rowkey::salt_byte;
@@ -17,7 +17,9 @@ use crate::typed::{strip_prefix, TypedFields};
 /// Bits of an ordinal holding the record number (the rest hold the file index).
 pub const RECORD_BITS: u32 = 40;
 
-/// The ordinal of record `record` (0-based) of input file `file`.
+/// The ordinal of record `record` of input file `file`: any number that grows with the
+/// record's place in the file (its index; in a piece of a CSV file, the piece's first byte
+/// plus the index within the piece).
 pub fn ordinal(file: usize, record: u64) -> u64 {
     ((file as u64) << RECORD_BITS) | (record & ((1 << RECORD_BITS) - 1))
 }

@@ -6,7 +6,7 @@
 //! 1. [`spec`] — the column mapping (HBase ImportTsv's `HBASE_ROW_KEY,cf:a,cf:b,HBASE_TS_KEY`,
 //!    or field names such as a CSV header's `cf:q`).
 //! 2. [`source`] — readers for [`source::csv`], [`source::parquet`] and [`source::jsonl`],
-//!    parallel over files, with bad-line handling (abort naming file:line:column, or skip
+//!    parallel over files and over pieces of large CSV/TSV files, with bad-line handling (abort naming file:line:column, or skip
 //!    and record the original text and reason).
 //! 3. [`cells`] — records become compact cells in memory.
 //! 4. [`sort`] — a parallel (rayon) external sort bounded by a memory budget: spilled runs
@@ -16,7 +16,8 @@
 //!    the import creates the table (`--presplit`), or salt buckets.
 //! 6. [`hfiles`] — one HFile per region per family, rolled at a size limit, with the
 //!    family's compression, encoding, Bloom filter and block size (`DIR/<family>/<hfile>`).
-//! 7. [`load`] — the hand-off to the live regions, atomic per region, cutting files at
+//! 7. [`load`] — the hand-off to the live regions (the import's own files are moved, those of
+//!    `basalt load` copied), atomic per region, cutting files at
 //!    boundaries that moved and retrying, as HBase's `LoadIncrementalHFiles` does.
 //! 8. [`report`] — progress bars and the final summary.
 //!

@@ -1,4 +1,5 @@
-//! The external sort: cells accumulate in one memory buffer bounded by the memory budget;
+//! The external sort: record groups (see [`crate::cells`]) accumulate in a memory buffer
+//! bounded by the memory budget;
 //! a full buffer is sorted on all cores (rayon) and spilled as one LZ4-compressed HFile
 //! *run* per family; at the end the runs of a family are merged with a k-way merge over
 //! `hfile::Reader` scanners. Inputs that fit the budget never touch the disk.

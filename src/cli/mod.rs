@@ -36,7 +36,8 @@ pub enum Command {
     Hfile(hfile::HfileArgs),
     /// Bulk-import CSV/TSV/Parquet/JSON-lines files into a table through sorted HFiles.
     Import(crate::import::ImportArgs),
-    /// Load a directory of HFiles (DIR/<family>/<hfile>) into a table, atomically per region.
+    /// Load a directory of HFiles (DIR/<family>/<hfile>) into a table, atomically per region
+    /// (the files are copied; DIR is left as it was).
     Load(crate::import::LoadArgs),
     /// Nightly compaction tooling: plan, run and report (`basalt compact --help`).
     #[command(subcommand)]
