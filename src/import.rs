@@ -200,6 +200,7 @@ pub fn run_import(root: Option<PathBuf>, args: ImportArgs) -> Result<ExitCode> {
         bad_lines_file: args.bad_lines_file,
         memory: args.memory.map(|m| m.min(usize::MAX as u64) as usize),
         threads: args.threads,
+        piece_size: None,
         create,
         presplit: args.presplit,
         salt_buckets: args.salt_buckets,
