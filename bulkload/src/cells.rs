@@ -570,7 +570,9 @@ impl RowBuilder {
             .zip(cell_cols)
             .filter_map(|(cell, &col)| Some((col, cell.value.as_deref()?)))
             .collect();
-        cells.sort_by_key(|&(col, _)| col);
+        if !cells.is_sorted_by_key(|&(col, _)| col) {
+            cells.sort_by_key(|&(col, _)| col);
+        }
         let mut i = 0;
         while i < cells.len() {
             let family = self.family_of(cells[i].0);

@@ -243,7 +243,7 @@ struct ReadOutcome {
 }
 
 /// Default of [`ImportOptions::piece_size`].
-pub const DEFAULT_PIECE_SIZE: u64 = 32 << 20;
+pub const DEFAULT_PIECE_SIZE: u64 = 8 << 20;
 
 /// What one reader thread reads: a file, or a piece of a CSV/TSV file.
 struct Unit {
