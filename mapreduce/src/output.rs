@@ -626,7 +626,8 @@ impl Output for TableOutput {
             .shared
             .conn
             .admin()
-            .bulk_load(&self.shared.table, &pairs)
+            // The staged files are ours and go away anyway: move them instead of copying.
+            .bulk_load_moving(&self.shared.table, &pairs)
             .map(|_| ());
         remove_tree(&self.shared.staging);
         result?;
