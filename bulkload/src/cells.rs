@@ -90,6 +90,18 @@ impl ColumnTable {
             .unwrap_or(&[])
     }
 
+    /// The HFile cell (a `Put`) of imported cell `c`, with sequence id `seq`.
+    pub fn put_of<'a>(&'a self, c: &CellOut<'a>, seq: u64) -> hfile::CellSlices<'a> {
+        hfile::CellSlices::put(
+            c.row,
+            self.family_name(self.family_of(c.col)),
+            self.qualifier_of(c.col),
+            c.ts,
+            c.value,
+            seq,
+        )
+    }
+
     /// Family name of family index `fam`.
     pub fn family_name(&self, fam: u16) -> &[u8] {
         self.families

@@ -213,16 +213,7 @@ fn write_from_memory(
             let family = table.family_name(fam);
             let mut w =
                 RollingWriter::new(cfg, family, options_for(cfg, fam, n), region, cells_written);
-            for_each_cell(arena, &groups[s..e], |c| {
-                w.append(&CellSlices::put(
-                    c.row,
-                    family,
-                    table.qualifier_of(c.col),
-                    c.ts,
-                    c.value,
-                    0,
-                ))
-            })?;
+            for_each_cell(arena, &groups[s..e], |c| w.append(&table.put_of(c, 0)))?;
             w.finish()
         })
         .collect();

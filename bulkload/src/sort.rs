@@ -14,8 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hfile::{
-    BloomType, CellRef, CellSlices, CellView, Comparator, Compression, Reader, Scanner, Writer,
-    WriterOptions,
+    BloomType, CellRef, CellView, Comparator, Compression, Reader, Scanner, Writer, WriterOptions,
 };
 use rayon::prelude::*;
 
@@ -161,17 +160,9 @@ impl<'t> Sorter<'t> {
                 let path = self.spill_dir.join(format!("run-{n:06}-{fam:04}.hfile"));
                 let mut w = Writer::create(&path, opts.clone())?;
                 let mut cells = 0u64;
-                let family = table.family_name(fam);
                 let dups = for_each_cell(arena, &groups[s..e], |c| {
                     cells += 1;
-                    w.append(&CellSlices::put(
-                        c.row,
-                        family,
-                        table.qualifier_of(c.col),
-                        c.ts,
-                        c.value,
-                        c.ord,
-                    ))
+                    w.append(&table.put_of(c, c.ord))
                 })?;
                 let summary = w.finish()?;
                 Ok((
