@@ -65,18 +65,22 @@ b2,Bobby,second,22\r\n";
     opts.table = "pieces".into();
     opts.threads = Some(3);
     opts.piece_size = Some(16);
-    let file = bulkload::source::InputFile {
-        path: input.clone(),
-        format: bulkload::Format::Csv,
-        size: csv.len() as u64,
-        mtime_ms: 0,
-    };
-    let pieces = bulkload::source::csv::split(&file, 12)?;
+    let pieces = bulkload::source::csv::split(&csv_input(&input, csv), 12)?;
     assert!(pieces.len() > 4, "{pieces:?}");
     let summary = bulkload::run_import(&conn, &opts)?;
     assert_eq!((summary.rows, summary.duplicate_cells), (6, 3));
     assert_eq!(dump(&conn, "pieces")?, expected);
     Ok(())
+}
+
+/// `path`, a CSV file holding `bytes`, as an input of the piece cutter.
+fn csv_input(path: &std::path::Path, bytes: &[u8]) -> bulkload::source::InputFile {
+    bulkload::source::InputFile {
+        path: path.to_path_buf(),
+        format: bulkload::Format::Csv,
+        size: bytes.len() as u64,
+        mtime_ms: 0,
+    }
 }
 
 /// A CSV whose quoting breaks RFC 4180 (a quote inside an unquoted field) makes a cut for
@@ -93,14 +97,8 @@ fn csv_that_cannot_be_cut_is_read_whole() -> TestResult {
         csv.extend_from_slice(format!("r{i:02},a,\"multi\nline {i}\"\n").as_bytes());
     }
     let input = write_file(dir.path(), "odd.csv", &csv)?;
-    let file = bulkload::source::InputFile {
-        path: input.clone(),
-        format: bulkload::Format::Csv,
-        size: csv.len() as u64,
-        mtime_ms: 0,
-    };
     // Every cut falls after "multi\n", inside a quoted field.
-    let pieces = bulkload::source::csv::split(&file, 8)?;
+    let pieces = bulkload::source::csv::split(&csv_input(&input, &csv), 8)?;
     assert!(pieces.len() > 1);
     assert!(pieces[1..]
         .iter()
