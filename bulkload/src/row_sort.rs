@@ -72,6 +72,24 @@ fn prefetch(arena: &Arena, g: &Group) {
     let _ = (arena, g);
 }
 
+/// The runs of sorted `groups` that each hold one row of one family (usually a single
+/// group), as index ranges.
+fn row_runs<'g>(
+    arena: &'g Arena,
+    groups: &'g [Group],
+) -> impl Iterator<Item = std::ops::Range<usize>> + 'g {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let first = groups.get(i)?;
+        let start = i;
+        i += 1;
+        while groups.get(i).is_some_and(|g| same_row(arena, first, g)) {
+            i += 1;
+        }
+        Some(start..i)
+    })
+}
+
 /// Calls `f` with every cell of `groups` (sorted, one family) in HFile order, identical keys
 /// removed; returns how many cells were removed.
 pub fn for_each_cell<'a, E>(
@@ -81,27 +99,21 @@ pub fn for_each_cell<'a, E>(
 ) -> Result<u64, E> {
     let mut dups = 0;
     let mut merged = Vec::new();
-    let mut i = 0;
-    while i < groups.len() {
-        if let Some(ahead) = groups.get(i + PREFETCH_AHEAD) {
+    for run in row_runs(arena, groups) {
+        if let Some(ahead) = groups.get(run.start + PREFETCH_AHEAD) {
             prefetch(arena, ahead);
         }
-        let g = &groups[i];
-        let mut j = i + 1;
-        while j < groups.len() && same_row(arena, g, &groups[j]) {
-            j += 1;
-        }
-        if j == i + 1 {
+        if run.len() == 1 {
+            let g = &groups[run.start];
             for c in cells_of(g, arena.data(g)) {
                 f(&c)?;
             }
         } else {
-            dups += merge_row(arena, &groups[i..j], &mut merged);
+            dups += merge_row(arena, &groups[run], &mut merged);
             for c in &merged {
                 f(c)?;
             }
         }
-        i = j;
     }
     Ok(dups)
 }
@@ -109,19 +121,10 @@ pub fn for_each_cell<'a, E>(
 /// Cells of sorted `groups` that [`for_each_cell`] would drop as identical keys.
 pub fn count_duplicates(arena: &Arena, groups: &[Group]) -> u64 {
     let mut merged = Vec::new();
-    let mut dups = 0;
-    let mut i = 0;
-    while i < groups.len() {
-        let mut j = i + 1;
-        while j < groups.len() && same_row(arena, &groups[i], &groups[j]) {
-            j += 1;
-        }
-        if j > i + 1 {
-            dups += merge_row(arena, &groups[i..j], &mut merged);
-        }
-        i = j;
-    }
-    dups
+    row_runs(arena, groups)
+        .filter(|run| run.len() > 1)
+        .map(|run| merge_row(arena, &groups[run], &mut merged))
+        .sum()
 }
 
 #[cfg(test)]

@@ -1458,9 +1458,7 @@ impl RegionServer {
             let name = new_file_name();
             let dest = tmp.join(&name);
             let moved = moving && std::fs::rename(p, &dest).is_ok();
-            if !moved {
-                io(p, std::fs::copy(p, &dest))?;
-            }
+            // Recorded before copying, so that a failed copy is cleaned up with the rest.
             staged.push(Staged {
                 store,
                 source: p.clone(),
@@ -1469,6 +1467,7 @@ impl RegionServer {
                 moved,
             });
             if !moved {
+                io(p, std::fs::copy(p, &dest))?;
                 io(&dest, File::open(&dest).and_then(|f| f.sync_all()))?;
             }
         }
