@@ -5,10 +5,11 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use hfile::cell::same_bytes;
 use hfile::{Cell, CellRef, CellSlices, CellType, Comparator};
 
 use crate::error::Result;
-use crate::memstore::{compare_with_seq, MemCell, MemPosition, MemStore};
+use crate::memstore::{compare_with_seq, MemPosition, MemStore};
 
 /// A forward cursor over cells in HBase order (identical keys newest sequence id first).
 /// The current cell is borrowed from the source (a memstore cell, a store file's block), so
@@ -36,25 +37,31 @@ pub trait CellCursor: Send {
     fn advance(&mut self) -> Result<()>;
     /// Positions at the first cell at or after `probe` (a search cell from [`probe`]).
     fn seek(&mut self, probe: &Cell) -> Result<()>;
-    /// Moves forward to the first cell at or after `probe`, which sorts after the current
-    /// cell: a few steps when it is near, a seek when it is not.
-    fn reseek(&mut self, probe: &Cell) -> Result<()> {
-        for _ in 0..RESEEK_STEPS {
-            match self.peek() {
-                Some(c) if compare_with_seq(&c, probe) == Ordering::Less => {}
-                _ => return Ok(()),
-            }
+    /// Moves past the rest of the column `row`/`family`/`qualifier`, which the current cell
+    /// belongs to: a few steps while the next cells stay in it, then a seek. (HBase's
+    /// "seek to the next column"; a memstore moves to its next column at once.)
+    fn skip_column(&mut self, row: &[u8], family: &[u8], qualifier: &[u8]) -> Result<()> {
+        for _ in 0..SKIP_STEPS {
             self.advance()?;
+            if !self
+                .peek()
+                .is_some_and(|c| in_column(&c, row, family, qualifier))
+            {
+                return Ok(());
+            }
         }
-        match self.peek() {
-            Some(c) if compare_with_seq(&c, probe) == Ordering::Less => self.seek(probe),
-            _ => Ok(()),
-        }
+        self.seek(&after_column(row, family, qualifier))
     }
 }
 
-/// Cells a [`CellCursor::reseek`] steps over before it seeks instead.
-const RESEEK_STEPS: usize = 8;
+/// Cells a [`CellCursor::skip_column`] steps over before it seeks instead.
+const SKIP_STEPS: usize = 8;
+
+/// Whether `c` is a cell of the column `row`/`family`/`qualifier`.
+#[inline]
+fn in_column(c: &CellSlices<'_>, row: &[u8], family: &[u8], qualifier: &[u8]) -> bool {
+    same_bytes(c.qualifier, qualifier) && same_bytes(c.family, family) && same_bytes(c.row, row)
+}
 
 /// A search cell sorting before every cell of `row` at or after `family:qualifier`.
 pub fn probe(row: &[u8], family: &[u8], qualifier: &[u8]) -> Cell {
@@ -123,8 +130,19 @@ impl CellCursor for MemCursor {
     }
 
     fn seek(&mut self, probe: &Cell) -> Result<()> {
-        self.pos.seek(&MemCell::new(probe));
+        self.pos.seek(probe);
         self.skip_invisible();
+        Ok(())
+    }
+
+    fn skip_column(&mut self, row: &[u8], family: &[u8], qualifier: &[u8]) -> Result<()> {
+        if self
+            .peek()
+            .is_some_and(|c| in_column(&c, row, family, qualifier))
+        {
+            self.pos.next_column();
+            self.skip_invisible();
+        }
         Ok(())
     }
 }
@@ -188,8 +206,8 @@ impl<C: CellCursor + ?Sized> CellCursor for Box<C> {
         (**self).seek(probe)
     }
 
-    fn reseek(&mut self, probe: &Cell) -> Result<()> {
-        (**self).reseek(probe)
+    fn skip_column(&mut self, row: &[u8], family: &[u8], qualifier: &[u8]) -> Result<()> {
+        (**self).skip_column(row, family, qualifier)
     }
 }
 
@@ -356,14 +374,26 @@ impl<C: CellCursor> CellCursor for MergeCursor<C> {
         Ok(())
     }
 
-    /// Moves only the children that are behind `probe`.
-    fn reseek(&mut self, probe: &Cell) -> Result<()> {
-        for ch in &mut self.children {
-            if Head::of(ch).is_some() {
-                ch.reseek(probe)?;
-            }
+    /// Skips the column in the winning child, then in each child that wins next while its
+    /// cell is still in the column (older versions of it in other sources).
+    fn skip_column(&mut self, row: &[u8], family: &[u8], qualifier: &[u8]) -> Result<()> {
+        if let [only] = self.children.as_mut_slice() {
+            return only.skip_column(row, family, qualifier);
         }
-        self.rebuild();
+        for _ in 0..self.children.len() {
+            let w = self.tree[0];
+            let Some(c) = self.children.get_mut(w) else {
+                break;
+            };
+            if !c
+                .peek()
+                .is_some_and(|c| in_column(&c, row, family, qualifier))
+            {
+                break;
+            }
+            c.skip_column(row, family, qualifier)?;
+            self.replay(w);
+        }
         Ok(())
     }
 }
@@ -414,9 +444,9 @@ mod tests {
         assert_eq!(m.peek().map(|c| c.row), Some(&b"b"[..]));
         m.advance()?;
         assert_eq!(m.peek().map(|c| c.row), Some(&b"c"[..]));
-        // Reseek moves forward only: past every version of a:f:q from the start.
+        // Skipping a column passes its versions in every child.
         m.seek(&first_on_row(b""))?;
-        m.reseek(&after_column(b"a", b"f", b"q"))?;
+        m.skip_column(b"a", b"f", b"q")?;
         assert_eq!(m.peek().map(|c| c.row), Some(&b"b"[..]));
         Ok(())
     }
@@ -424,21 +454,16 @@ mod tests {
     /// A merged cell as the tests compare it: row, timestamp, seq and value (child tag).
     type Seen = (Vec<u8>, i64, u64, Vec<u8>);
 
-    /// Drains a merge.
-    fn drain(m: &mut MergeCursor<VecCursor>) -> Result<Vec<Seen>> {
-        let mut got = Vec::new();
-        while let Some(c) = m.peek() {
-            got.push((c.row.to_vec(), c.timestamp, c.seq_id, c.value.to_vec()));
-            m.advance()?;
-        }
-        Ok(got)
+    fn seen(c: &CellSlices<'_>) -> Seen {
+        (c.row.to_vec(), c.timestamp, c.seq_id, c.value.to_vec())
     }
 
     #[test]
     fn tournament_matches_a_stable_sort() -> Result<()> {
-        // 1..=13 children (odd and even counts, some empty), random rows with repeated
-        // keys across children: the merge must equal a stable sort of all cells, ties in
-        // child order, after a full seek and after a reseek into the middle.
+        // 1..=13 children (odd and even counts, some empty; every third a memstore), random
+        // rows (one column each) with repeated keys across children: the merge must equal
+        // a stable sort of all cells, ties in child order — read cell by cell, and with
+        // columns skipped at random points.
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = |n: u64| {
             state = state
@@ -446,38 +471,57 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             (state >> 33) % n
         };
+        let mut seq = 100;
         for k in 1..=13usize {
             let mut all = Vec::new();
-            let mut children = Vec::new();
+            let mut children: Vec<Box<dyn CellCursor>> = Vec::new();
             for child in 0..k {
                 let mut cells: Vec<Cell> = (0..next(40))
                     .map(|_| {
                         let mut c = put(&format!("r{:02}", next(30)), next(3) as i64, next(2));
                         c.value = bytes::Bytes::from(vec![child as u8]);
+                        if child % 3 == 0 {
+                            // A memstore hides an identical key with the same sequence id.
+                            seq += 1;
+                            c.seq_id = seq;
+                        }
                         c
                     })
                     .collect();
                 cells.sort_by(compare_with_seq);
                 all.extend(cells.iter().cloned());
-                children.push(VecCursor::new(cells));
+                if child % 3 == 0 {
+                    let mem = Arc::new(MemStore::new());
+                    cells.iter().for_each(|c| {
+                        mem.add(c);
+                    });
+                    children.push(Box::new(MemCursor::new(mem, u64::MAX)));
+                } else {
+                    children.push(Box::new(VecCursor::new(cells)));
+                }
             }
             // A stable sort keeps equal cells in child order, as the merge must.
             all.sort_by(compare_with_seq);
-            let want: Vec<_> = all
-                .iter()
-                .map(|c| (c.row.to_vec(), c.timestamp, c.seq_id, c.value.to_vec()))
-                .collect();
+            let want: Vec<Seen> = all.iter().map(|c| seen(&CellSlices::from(c))).collect();
             let mut m = MergeCursor::new(children);
-            m.seek(&first_on_row(b""))?;
-            assert_eq!(drain(&mut m)?, want, "{k} children");
-            m.seek(&first_on_row(b""))?;
-            m.reseek(&first_on_row(b"r15"))?;
-            let from = want.iter().position(|w| w.0.as_slice() >= &b"r15"[..]);
-            assert_eq!(
-                drain(&mut m)?,
-                want[from.unwrap_or(want.len())..],
-                "{k} children, reseek"
-            );
+            for skips in [false, true] {
+                m.seek(&first_on_row(b""))?;
+                let mut i = 0;
+                while let Some(c) = m.peek() {
+                    assert_eq!(Some(&seen(&c)), want.get(i), "{k} children, cell {i}");
+                    if skips && next(3) == 0 {
+                        let row = c.row.to_vec();
+                        m.skip_column(&row, b"f", b"q")?;
+                        while want.get(i).is_some_and(|w| w.0 == row) {
+                            i += 1;
+                        }
+                    } else {
+                        m.advance()?;
+                        i += 1;
+                    }
+                }
+                assert_eq!(i, want.len(), "{k} children");
+            }
         }
         Ok(())
     }

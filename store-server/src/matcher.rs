@@ -133,6 +133,20 @@ impl RowMatcher {
         self.selected
     }
 
+    /// True once a read has kept as many versions of the current column as it wants: every
+    /// later cell of the column is an older version or a marker that can mask only older
+    /// versions, so the read may skip them unseen (HBase's `INCLUDE_AND_SEEK_NEXT_COL`).
+    /// Family-wide markers sort before every column and were seen already. Always false for
+    /// compactions and raw scans, which see every cell.
+    pub fn column_done(&self) -> bool {
+        matches!(&self.mode, Mode::User(scan) if !scan.raw) && self.count >= self.max_versions
+    }
+
+    /// The family and qualifier of the cell last checked.
+    pub fn column(&self) -> (&[u8], &[u8]) {
+        (&self.family, &self.qualifier)
+    }
+
     /// Forgets the previous row; call before the first cell of each row.
     pub fn start_row(&mut self) {
         self.in_family = false;

@@ -10,7 +10,7 @@ use hfile::cell::same_bytes;
 use hfile::{BlockCache, Cell, CellView};
 use parking_lot::{Condvar, Mutex, MutexGuard, RwLock};
 
-use crate::cursor::{after_column, first_on_row, CellCursor, MergeCursor};
+use crate::cursor::{first_on_row, CellCursor, MergeCursor};
 use crate::error::{Error, Result};
 use crate::matcher::{FamilyRules, Mode, RowMatcher, Skip, Verdict};
 use crate::mvcc::Mvcc;
@@ -623,9 +623,6 @@ struct RowAssembler {
     row: RowCells,
 }
 
-/// Versions of one column a scan steps over before it seeks past the column instead.
-const SKIPS_BEFORE_SEEK: u32 = 4;
-
 impl Drop for RowAssembler {
     fn drop(&mut self) {
         std::mem::take(&mut self.row).recycle();
@@ -676,7 +673,6 @@ impl RowAssembler {
                 continue;
             }
             self.matcher.start_row();
-            let mut skipped = 0u32;
             // The row is compared before the cell is built: cells a first-key-only row
             // skips are never built at all.
             while let Some(r) = cursor.peek_row() {
@@ -698,24 +694,18 @@ impl RowAssembler {
                     cursor.advance()?;
                     continue;
                 }
-                match self.matcher.check(c) {
-                    Verdict::Keep => {
-                        skipped = 0;
-                        if all_cells || self.matcher.selected() {
-                            self.row.push(c);
-                        }
-                    }
-                    Verdict::Skip(Skip::ExcessVersions) => {
-                        skipped += 1;
-                        if skipped >= SKIPS_BEFORE_SEEK {
-                            // A long run of old versions: seek past the column.
-                            let next = after_column(self.row.row(), c.family, c.qualifier);
-                            skipped = 0;
-                            cursor.reseek(&next)?;
-                            continue;
-                        }
-                    }
-                    Verdict::Skip(_) => skipped = 0,
+                let verdict = self.matcher.check(c);
+                if verdict == Verdict::Keep && (all_cells || self.matcher.selected()) {
+                    self.row.push(c);
+                }
+                let counted =
+                    matches!(verdict, Verdict::Keep | Verdict::Skip(Skip::ExcessVersions));
+                if counted && self.matcher.column_done() {
+                    // The rest of the column cannot show: skip its older versions
+                    // without visiting them.
+                    let (family, qualifier) = self.matcher.column();
+                    cursor.skip_column(self.row.row(), family, qualifier)?;
+                    continue;
                 }
                 cursor.advance()?;
             }

@@ -73,6 +73,13 @@ impl CellCursor for SourceCursor {
             SourceCursor::File(c) => c.seek(probe),
         }
     }
+
+    fn skip_column(&mut self, row: &[u8], family: &[u8], qualifier: &[u8]) -> Result<()> {
+        match self {
+            SourceCursor::Mem(c) => c.skip_column(row, family, qualifier),
+            SourceCursor::File(c) => c.skip_column(row, family, qualifier),
+        }
+    }
 }
 
 /// The mutable part of a store, replaced as a whole under a short write lock.
