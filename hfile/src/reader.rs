@@ -536,12 +536,19 @@ impl Reader {
 
     /// Offset of the data block that may hold `key` (descending the index levels).
     pub fn locate(&self, key: &[u8]) -> Result<Option<u64>> {
+        Ok(self.locate_block(key)?.map(|(offset, _)| offset))
+    }
+
+    /// Offset of the data block that may hold `key`, and where the index keeps the first
+    /// key of the block after it.
+    fn locate_block(&self, key: &[u8]) -> Result<Option<(u64, NextKey)>> {
         if self.root_index.is_empty() {
             return Ok(None);
         }
         let i = search_root(&self.root_index, key, self.comparator).unwrap_or(0);
         let i = self.first_block_with(i, key, |k| self.root_index.get(k).map(|e| &e.key[..]));
         let mut offset = self.root_index[i].offset;
+        let mut next = NextKey::Root(i + 1);
         for level in 1..self.trailer.num_data_index_levels {
             let want = if level + 1 == self.trailer.num_data_index_levels {
                 BlockType::LeafIndex
@@ -565,8 +572,41 @@ impl Reader {
                 .entry(j)
                 .ok_or_else(|| malformed(format!("malformed index entry {j}")))?
                 .0;
+            // The next entry of a lower level is the next block only if this block has it.
+            next = if j + 1 < idx.len() {
+                NextKey::Leaf(b.data.clone(), j + 1)
+            } else {
+                NextKey::Unknown
+            };
         }
-        Ok(Some(offset))
+        Ok(Some((offset, next)))
+    }
+
+    /// The key `next` points at: the first key of a block, or a separator at or before it
+    /// (and after every key of the block before).
+    fn next_key<'a>(&'a self, next: &'a NextKey) -> Option<&'a [u8]> {
+        match next {
+            NextKey::Root(i) => self.root_index.get(*i).map(|e| &e.key[..]),
+            NextKey::Leaf(block, j) => NonRootIndex::view(block)?.key(*j),
+            NextKey::Unknown => None,
+        }
+    }
+
+    /// The entry after `next` if `next` is the entry of the block at `offset` (a scanner
+    /// moving into that block): the key of the block after that one.
+    fn key_after(&self, next: &NextKey, offset: u64) -> NextKey {
+        match next {
+            NextKey::Root(i) if self.root_index.get(*i).is_some_and(|e| e.offset == offset) => {
+                NextKey::Root(i + 1)
+            }
+            NextKey::Leaf(block, j) => match NonRootIndex::view(block) {
+                Some(idx) if idx.entry(*j).is_some_and(|e| e.0 == offset) && j + 1 < idx.len() => {
+                    NextKey::Leaf(block.clone(), j + 1)
+                }
+                _ => NextKey::Unknown,
+            },
+            _ => NextKey::Unknown,
+        }
     }
 
     /// Steps back from index entry `i` when `key` is a real cell key equal to the entry's
@@ -623,6 +663,8 @@ impl Reader {
     pub fn scanner(self: &Arc<Self>) -> Scanner {
         Scanner {
             reader: Arc::clone(self),
+            last_row: None,
+            located: None,
             block: Bytes::new(),
             offsets: None,
             block_offset: None,
@@ -787,9 +829,26 @@ impl CellParts {
     }
 }
 
+/// Where the index keeps the key of the data block after a located one.
+#[derive(Clone, Debug)]
+enum NextKey {
+    /// Entry `i` of the root index.
+    Root(usize),
+    /// Entry `j` of a leaf index block (its data).
+    Leaf(Bytes, usize),
+    /// In another index block, or no block follows.
+    Unknown,
+}
+
 /// A forward cursor over the cells of one file.
 pub struct Scanner {
     reader: Arc<Reader>,
+    /// The last row the reader wants (a get's row), if it said so.
+    last_row: Option<Bytes>,
+    /// The data block a seek located (its offset) and where the index has the key of the
+    /// block after it: with `last_row` set, a scanner at the end of that block stops
+    /// without reading the next one when that key's row is past `last_row`.
+    located: Option<(u64, NextKey)>,
     block: Bytes,
     /// Cell start offsets of `block`, when it came with them (see [`Reader::seek_block`]).
     offsets: Option<Arc<CellOffsets>>,
@@ -806,6 +865,28 @@ impl Scanner {
     /// seek walks its block linearly instead of building the block's cell offsets.
     pub fn set_cache_blocks(&mut self, cache: bool) {
         self.cache_blocks = cache;
+    }
+
+    /// Tells the scanner that no row after `row` is wanted (a get): at the end of a block
+    /// a seek located, it stops instead of reading the next block when the index shows
+    /// that block starts past `row`.
+    pub fn set_last_row(&mut self, row: Bytes) {
+        self.last_row = Some(row);
+    }
+
+    /// Whether the current block is the last one holding rows up to `last_row`.
+    fn ends_wanted_rows(&self) -> bool {
+        let (Some(last), Some((offset, next))) = (&self.last_row, &self.located) else {
+            return false;
+        };
+        self.block_offset == Some(*offset)
+            && self
+                .reader
+                .next_key(next)
+                .and_then(crate::cell::key_row)
+                .is_some_and(|row| {
+                    self.reader.comparator.compare_rows(row, last) == Ordering::Greater
+                })
     }
 
     /// The file being scanned.
@@ -920,6 +1001,11 @@ impl Scanner {
                 continue;
             }
             if self.load_data_block(offset, false)? {
+                // A get's row went on into this block: know where the next one starts.
+                if let Some((_, next)) = &self.located {
+                    let after = self.reader.key_after(next, offset);
+                    self.located = Some((offset, after));
+                }
                 return Ok(true);
             }
         }
@@ -940,10 +1026,13 @@ impl Scanner {
 
     /// Positions on the first cell ≥ `key` (a serialized key); false if there is none.
     pub fn seek(&mut self, key: &[u8]) -> Result<bool> {
-        let Some(offset) = self.reader.locate(key)? else {
+        let Some((offset, next)) = self.reader.locate_block(key)? else {
             self.block_offset = None;
             return Ok(false);
         };
+        if self.last_row.is_some() {
+            self.located = Some((offset, next));
+        }
         let cmp = self.reader.comparator;
         // Already in the block, at or before `key`: go forward from here, as a scan would.
         let forward = self.block_offset == Some(offset)
@@ -1042,6 +1131,12 @@ impl Scanner {
         let r = self.cursor.advance(&self.block);
         if r.map_err(|e| self.decode_error(e))? {
             return Ok(true);
+        }
+        if self.ends_wanted_rows() {
+            self.block_offset = None;
+            self.block = Bytes::new();
+            self.offsets = None;
+            return Ok(false);
         }
         self.next_block()
     }

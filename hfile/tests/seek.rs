@@ -176,6 +176,54 @@ fn gets_and_seeks_agree_with_the_model_across_block_boundaries() {
 }
 
 #[test]
+fn a_scanner_told_its_last_row_stops_where_the_index_shows_the_row_ends() {
+    // Rows of one to three cells in 1 KiB blocks, many crossing a block boundary: a scanner
+    // seeking a row with that row as its last one returns every cell of it (reading on into
+    // the next block while the row continues there), and mostly stops at the end of the
+    // block where the row ends instead of reading on to the end of the file.
+    let dir = tempfile::tempdir().unwrap();
+    let cells = model(1500);
+    for encoding in [DataBlockEncoding::None, DataBlockEncoding::FastDiff] {
+        let path = dir.path().join(encoding.name());
+        write(&path, &cells, encoding, true);
+        for cache in [None, Some(BlockCache::new(64 << 20))] {
+            let r = Reader::open(&path, cache).unwrap();
+            let mut stopped = 0;
+            let mut from = 0;
+            while from < cells.len() {
+                let row = cells[from].row.clone();
+                let n = cells[from..].iter().take_while(|c| c.row == row).count();
+                let mut s = r.scanner();
+                s.set_last_row(row.clone());
+                let (mut seen, mut visited) = (Vec::new(), 0);
+                let mut more = s.seek(&first_on_row(&row)).unwrap();
+                while more {
+                    let c = s.current().unwrap().to_cell();
+                    if c.row == row {
+                        seen.push(c);
+                    }
+                    visited += 1;
+                    more = s.next().unwrap();
+                }
+                assert_eq!(
+                    seen,
+                    cells[from..from + n],
+                    "{} row {row:?}",
+                    encoding.name()
+                );
+                stopped += usize::from(visited < cells.len() - from);
+                from += n;
+            }
+            let rows = 1500;
+            assert!(
+                stopped > rows * 9 / 10,
+                "stopped early for {stopped} of {rows} rows"
+            );
+        }
+    }
+}
+
+#[test]
 fn seeks_in_cached_blocks_find_the_first_of_duplicate_keys() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dups");

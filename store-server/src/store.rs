@@ -293,7 +293,11 @@ impl Store {
                     continue;
                 }
             }
-            out.push(SourceCursor::File(f.cursor(cache_blocks)));
+            let mut cursor = f.cursor(cache_blocks);
+            if let Some(row) = single {
+                cursor.end_after_row(row);
+            }
+            out.push(SourceCursor::File(cursor));
         }
         Ok(out)
     }

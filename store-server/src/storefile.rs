@@ -190,6 +190,13 @@ pub struct FileCursor {
 }
 
 impl FileCursor {
+    /// Declares that the read wants no row after `row` (a get): the cursor ends at a block
+    /// boundary the index shows the row does not cross, without reading the next block.
+    pub fn end_after_row(&mut self, row: &[u8]) {
+        self.scanner
+            .set_last_row(bytes::Bytes::copy_from_slice(row));
+    }
+
     /// The (min, max) timestamps of the file if its writer recorded that every cell is a
     /// Put and no column of a row holds two: a read of this file alone has no versions,
     /// duplicates or delete markers to resolve.
