@@ -476,6 +476,44 @@ mod tests {
         assert_eq!(m.time_range(), Some((1, 5)));
     }
 
+    #[test]
+    fn writers_racing_to_create_a_column_lose_no_version() {
+        // Four writers add versions to the same few new columns at once, so that one's
+        // entry is often installed while another's is being made; a reader walks meanwhile.
+        let m = Arc::new(MemStore::new());
+        std::thread::scope(|s| {
+            for t in 0..4u64 {
+                let m = &m;
+                s.spawn(move || {
+                    for i in 0..2_000u64 {
+                        let (row, q) = (format!("r{}", i % 50), format!("q{}", i % 3));
+                        m.add(&put(&row, &q, (i / 150) as i64, 1 + i * 4 + t));
+                    }
+                });
+            }
+            s.spawn(|| {
+                for _ in 0..50 {
+                    let mut pos = MemPosition::new(m.clone());
+                    pos.seek(&crate::cursor::first_on_row(b""));
+                    let mut prev: Option<Seen> = None;
+                    while let Some(c) = pos.current().map(|c| seen(&c)) {
+                        let column = |x: &Seen| (x.0.clone(), x.1.clone());
+                        assert!(prev.as_ref().is_none_or(|p| column(p) <= column(&c)));
+                        prev = Some(c);
+                        pos.advance();
+                    }
+                }
+            });
+        });
+        let mut n = 0;
+        m.try_for_each(|_| -> Result<(), ()> {
+            n += 1;
+            Ok(())
+        })
+        .ok();
+        assert_eq!((n, m.len()), (8_000, 8_000));
+    }
+
     /// A cell as the model test compares it.
     type Seen = (Vec<u8>, Vec<u8>, i64, u8, u64, Vec<u8>);
 
