@@ -42,13 +42,17 @@ unsafe impl Sync for Version {}
 impl Version {
     /// Encodes `cell` into a new allocation, linked to nothing.
     pub(super) fn new<C: CellView + ?Sized>(cell: &C) -> Version {
+        // Parts are bounded below 2 GiB (the write path rejects cells a KeyValue cannot
+        // hold, `RegionServer::check_cells`); were one not, it would be cut to what its
+        // length field can say, so the allocation always matches the lengths stored.
         let parts = [
             cell.row(),
             cell.family(),
             cell.qualifier(),
             cell.value(),
             cell.tags(),
-        ];
+        ]
+        .map(|p| &p[..p.len().min(u32::MAX as usize)]);
         let body: usize = parts.iter().map(|p| p.len()).sum();
         let layout = Self::layout(body);
         // SAFETY: the layout's size is at least LINK + HEADER, not zero.
@@ -66,8 +70,6 @@ impl Version {
             d[16] = cell.type_code();
             let mut at = HEADER;
             for (i, part) in parts.iter().enumerate() {
-                // Parts are bounded below 2 GiB: the write path rejects cells a KeyValue
-                // cannot hold (`RegionServer::check_cells`).
                 d[17 + 4 * i..21 + 4 * i].copy_from_slice(&(part.len() as u32).to_le_bytes());
                 d[at..at + part.len()].copy_from_slice(part);
                 at += part.len();
@@ -80,7 +82,7 @@ impl Version {
     fn layout(body: usize) -> Layout {
         match Layout::from_size_align(LINK + HEADER + body, std::mem::align_of::<AtomicPtr<u8>>()) {
             Ok(l) => l,
-            // Unreachable: parts are bounded below 2 GiB each.
+            // Unreachable: five parts of at most 4 GiB each.
             Err(_) => handle_alloc_error(Layout::new::<u8>()),
         }
     }
