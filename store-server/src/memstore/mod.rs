@@ -103,7 +103,7 @@ impl Drop for Probe {
 /// HBase order of two cells' columns: row, family, qualifier — where a "last on row" search
 /// key (no family or qualifier, type `Minimum`) follows every column of its row. Within a
 /// column, [`compare_with_seq`] orders by version.
-pub fn compare_columns<A: CellView + ?Sized, B: CellView + ?Sized>(a: &A, b: &B) -> Ordering {
+fn compare_columns<A: CellView + ?Sized, B: CellView + ?Sized>(a: &A, b: &B) -> Ordering {
     let last = |family: &[u8], qualifier: &[u8], type_code: u8| {
         family.is_empty() && qualifier.is_empty() && type_code == CellType::Minimum.code()
     };
@@ -123,7 +123,7 @@ pub fn compare_columns<A: CellView + ?Sized, B: CellView + ?Sized>(a: &A, b: &B)
 /// Whether `probe` sorts after every cell of its column: the search key of
 /// [`after_column`](crate::cursor::after_column) (oldest timestamp, type `Minimum`,
 /// sequence id 0).
-pub fn after_every_version<C: CellView + ?Sized>(probe: &C) -> bool {
+fn after_every_version<C: CellView + ?Sized>(probe: &C) -> bool {
     probe.timestamp() == i64::MIN
         && probe.type_code() == CellType::Minimum.code()
         && probe.seq_id() == 0
