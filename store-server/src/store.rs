@@ -284,6 +284,7 @@ impl Store {
                 out.push(SourceCursor::Mem(MemCursor::new(m.clone(), read_point)));
             }
         }
+        let mut last_row = None;
         for f in st.files.iter().rev() {
             if !f.overlaps_rows(lo, hi) {
                 continue;
@@ -295,7 +296,9 @@ impl Store {
             }
             let mut cursor = f.cursor(cache_blocks);
             if let Some(row) = single {
-                cursor.end_after_row(row);
+                // One copy of the row for all the store's files.
+                let row = last_row.get_or_insert_with(|| bytes::Bytes::copy_from_slice(row));
+                cursor.end_after_row(row.clone());
             }
             out.push(SourceCursor::File(cursor));
         }

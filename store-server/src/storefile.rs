@@ -192,9 +192,8 @@ pub struct FileCursor {
 impl FileCursor {
     /// Declares that the read wants no row after `row` (a get): the cursor ends at a block
     /// boundary the index shows the row does not cross, without reading the next block.
-    pub fn end_after_row(&mut self, row: &[u8]) {
-        self.scanner
-            .set_last_row(bytes::Bytes::copy_from_slice(row));
+    pub fn end_after_row(&mut self, row: bytes::Bytes) {
+        self.scanner.set_last_row(row);
     }
 
     /// The (min, max) timestamps of the file if its writer recorded that every cell is a
