@@ -90,16 +90,28 @@ impl ColumnTable {
             .unwrap_or(&[])
     }
 
-    /// The HFile cell (a `Put`) of imported cell `c`, with sequence id `seq`.
-    pub fn put_of<'a>(&'a self, c: &CellOut<'a>, seq: u64) -> hfile::CellSlices<'a> {
-        hfile::CellSlices::put(
-            c.row,
-            self.family_name(self.family_of(c.col)),
-            self.qualifier_of(c.col),
-            c.ts,
-            c.value,
-            seq,
-        )
+    /// Appends the cells of one row (sorted, of one family) to `w` as `Put`s, each run of
+    /// one record's cells in one call; sequence ids are the records' ordinals when
+    /// `ord_as_seq` (spill runs), else 0.
+    pub fn append_row(
+        &self,
+        w: &mut hfile::Writer,
+        cells: &[CellOut<'_>],
+        ord_as_seq: bool,
+    ) -> hfile::Result<()> {
+        // A row's cells are sorted by column, newest first, and hold no key twice: within
+        // a run of one record, columns ascend.
+        for run in cells.chunk_by(|a, b| a.ts == b.ts && a.ord == b.ord) {
+            let first = &run[0];
+            w.append_puts(
+                first.row,
+                self.family_name(self.family_of(first.col)),
+                first.ts,
+                if ord_as_seq { first.ord } else { 0 },
+                run.iter().map(|c| (self.qualifier_of(c.col), c.value)),
+            )?;
+        }
+        Ok(())
     }
 
     /// Family name of family index `fam`.

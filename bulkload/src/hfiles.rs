@@ -10,10 +10,10 @@ use std::sync::Arc;
 use hfile::{CellSlices, CellView, Reader, Writer, WriterOptions};
 use rayon::prelude::*;
 
-use crate::cells::{Arena, ColumnTable, Group};
+use crate::cells::{Arena, CellOut, ColumnTable, Group};
 use crate::error::{Error, Result};
 use crate::partition::Regions;
-use crate::row_sort::for_each_cell;
+use crate::row_sort::for_each_row;
 use crate::sort::{family_ranges, open_runs, Run, RunMerge, Sorted};
 
 /// How to write the output files.
@@ -99,28 +99,59 @@ impl<'a> RollingWriter<'a> {
 
     /// Appends a cell (cells must come sorted; sequence ids are written as 0).
     pub fn append(&mut self, c: &CellSlices<'_>) -> Result<()> {
-        if self.full_row.as_deref().is_some_and(|r| r != c.row) {
+        let w = self.writer_for(c.row)?;
+        w.append(&CellSlices { seq_id: 0, ..*c })?;
+        self.appended(c.row, 1);
+        Ok(())
+    }
+
+    /// Appends the cells of one row (sorted, after the rows before; sequence ids are
+    /// written as 0).
+    pub fn append_row(&mut self, table: &ColumnTable, cells: &[CellOut<'_>]) -> Result<()> {
+        let Some(first) = cells.first() else {
+            return Ok(());
+        };
+        let w = self.writer_for(first.row)?;
+        table.append_row(w, cells, false)?;
+        self.appended(first.row, cells.len() as u64);
+        Ok(())
+    }
+
+    /// The file a cell of `row` goes to: the current one, or a new one when the current
+    /// one is full and `row` starts a new row.
+    fn writer_for(&mut self, row: &[u8]) -> Result<&mut Writer> {
+        if self.full_row.as_deref().is_some_and(|r| r != row) {
             self.close_current()?;
         }
-        if self.current.is_none() {
-            std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
-            let name = format!("{:016x}{:08x}", self.region, self.rolls);
-            self.rolls += 1;
-            let mut w = Writer::create(self.dir.join(name), self.opts.clone())?;
-            w.set_bulk_load_time(self.bulk_time);
-            self.current = Some(w);
-        }
-        if let Some(w) = &mut self.current {
-            w.append(&CellSlices { seq_id: 0, ..*c })?;
-            if self.full_row.is_none() && w.bytes_written() >= self.max_size {
-                self.full_row = Some(c.row.to_vec());
+        let w = match self.current.take() {
+            Some(w) => w,
+            None => {
+                std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+                let name = format!("{:016x}{:08x}", self.region, self.rolls);
+                self.rolls += 1;
+                let mut w = Writer::create(self.dir.join(name), self.opts.clone())?;
+                w.set_bulk_load_time(self.bulk_time);
+                w
             }
+        };
+        Ok(self.current.insert(w))
+    }
+
+    /// Notes `cells` appended for `row`: the file is full once it reaches the size limit
+    /// (it is closed at the next row).
+    fn appended(&mut self, row: &[u8], cells: u64) {
+        if self.full_row.is_none()
+            && self
+                .current
+                .as_ref()
+                .is_some_and(|w| w.bytes_written() >= self.max_size)
+        {
+            self.full_row = Some(row.to_vec());
         }
-        self.unreported += 1;
-        if self.unreported == REPORT_EVERY {
+        self.unreported += cells;
+        if self.unreported >= REPORT_EVERY {
             self.report();
         }
-        Ok(())
     }
 
     /// Adds the cells appended since the last report to the shared counter (one shared
@@ -213,7 +244,7 @@ fn write_from_memory(
             let family = table.family_name(fam);
             let mut w =
                 RollingWriter::new(cfg, family, options_for(cfg, fam, n), region, cells_written);
-            for_each_cell(arena, &groups[s..e], |c| w.append(&table.put_of(c, 0)))?;
+            for_each_row(arena, &groups[s..e], |cells| w.append_row(table, cells))?;
             w.finish()
         })
         .collect();

@@ -90,35 +90,32 @@ fn row_runs<'g>(
     })
 }
 
-/// Calls `f` with every cell of `groups` (sorted, one family) in HFile order, identical keys
-/// removed; returns how many cells were removed.
-pub fn for_each_cell<'a, E>(
+/// Calls `f` with the cells of each row of `groups` (sorted, one family) in HFile order,
+/// identical keys removed; returns how many cells were removed.
+pub fn for_each_row<'a, E>(
     arena: &'a Arena,
     groups: &[Group],
-    mut f: impl FnMut(&CellOut<'a>) -> Result<(), E>,
+    mut f: impl FnMut(&[CellOut<'a>]) -> Result<(), E>,
 ) -> Result<u64, E> {
     let mut dups = 0;
-    let mut merged = Vec::new();
+    let mut cells = Vec::new();
     for run in row_runs(arena, groups) {
         if let Some(ahead) = groups.get(run.start + PREFETCH_AHEAD) {
             prefetch(arena, ahead);
         }
         if run.len() == 1 {
             let g = &groups[run.start];
-            for c in cells_of(g, arena.data(g)) {
-                f(&c)?;
-            }
+            cells.clear();
+            cells.extend(cells_of(g, arena.data(g)));
         } else {
-            dups += merge_row(arena, &groups[run], &mut merged);
-            for c in &merged {
-                f(c)?;
-            }
+            dups += merge_row(arena, &groups[run], &mut cells);
         }
+        f(&cells)?;
     }
     Ok(dups)
 }
 
-/// Cells of sorted `groups` that [`for_each_cell`] would drop as identical keys.
+/// Cells of sorted `groups` that [`for_each_row`] would drop as identical keys.
 pub fn count_duplicates(arena: &Arena, groups: &[Group]) -> u64 {
     let mut merged = Vec::new();
     row_runs(arena, groups)
@@ -238,15 +235,18 @@ mod tests {
         let mut got: Vec<Cell> = Vec::new();
         let mut dups = 0;
         for (fam, s, e) in crate::sort::family_ranges(&groups) {
-            dups += for_each_cell(&arena, &groups[s..e], |c| {
-                got.push((
-                    fam,
-                    c.row.to_vec(),
-                    c.col,
-                    std::cmp::Reverse(c.ts),
-                    std::cmp::Reverse(c.ord),
-                    c.value.to_vec(),
-                ));
+            dups += for_each_row(&arena, &groups[s..e], |row| {
+                assert!(row.iter().all(|c| c.row == row[0].row), "one row per call");
+                got.extend(row.iter().map(|c| {
+                    (
+                        fam,
+                        c.row.to_vec(),
+                        c.col,
+                        std::cmp::Reverse(c.ts),
+                        std::cmp::Reverse(c.ord),
+                        c.value.to_vec(),
+                    )
+                }));
                 Ok::<(), Error>(())
             })?;
         }

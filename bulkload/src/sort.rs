@@ -20,7 +20,7 @@ use rayon::prelude::*;
 
 use crate::cells::{Arena, Batch, ColumnTable, Group, GROUP_SIZE};
 use crate::error::{Error, Result};
-use crate::row_sort::{count_duplicates, for_each_cell, sort_groups};
+use crate::row_sort::{count_duplicates, for_each_row, sort_groups};
 
 /// Most runs merged at once; more are first merged into intermediate runs.
 pub const MAX_FAN_IN: usize = 64;
@@ -57,7 +57,7 @@ pub struct SortStats {
 #[derive(Debug)]
 pub enum Sorted {
     /// Everything fit in memory: groups sorted by family and row over their arena (read
-    /// their cells with [`for_each_cell`], which drops identical keys).
+    /// their cells with [`for_each_row`], which drops identical keys).
     Memory {
         /// The groups' bytes.
         arena: Arena,
@@ -160,9 +160,9 @@ impl<'t> Sorter<'t> {
                 let path = self.spill_dir.join(format!("run-{n:06}-{fam:04}.hfile"));
                 let mut w = Writer::create(&path, opts.clone())?;
                 let mut cells = 0u64;
-                let dups = for_each_cell(arena, &groups[s..e], |c| {
-                    cells += 1;
-                    w.append(&table.put_of(c, c.ord))
+                let dups = for_each_row(arena, &groups[s..e], |row| {
+                    cells += row.len() as u64;
+                    table.append_row(&mut w, row, true)
                 })?;
                 let summary = w.finish()?;
                 Ok((
@@ -470,12 +470,14 @@ mod tests {
         let (fam, s, e) = family_ranges(&groups)[0];
         assert_eq!(fam, 0);
         let mut mem_cells: Vec<(String, String, String)> = Vec::new();
-        for_each_cell(&arena, &groups[s..e], |c| {
-            mem_cells.push((
-                String::from_utf8_lossy(c.row).into_owned(),
-                String::from_utf8_lossy(table.qualifier_of(c.col)).into_owned(),
-                String::from_utf8_lossy(c.value).into_owned(),
-            ));
+        for_each_row(&arena, &groups[s..e], |row| {
+            mem_cells.extend(row.iter().map(|c| {
+                (
+                    String::from_utf8_lossy(c.row).into_owned(),
+                    String::from_utf8_lossy(table.qualifier_of(c.col)).into_owned(),
+                    String::from_utf8_lossy(c.value).into_owned(),
+                )
+            }));
             Ok::<(), Error>(())
         })?;
         assert_eq!(mem_cells.len(), 2000);

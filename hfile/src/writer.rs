@@ -17,7 +17,8 @@ use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use crate::block::{BlockFramer, BlockType, DEFAULT_BYTES_PER_CHECKSUM, HEADER_SIZE};
 use crate::bloom::{rowcol_key, BloomType, BloomWriter, ReadyChunk, DEFAULT_ERROR_RATE};
 use crate::cell::{
-    key_to_string, make_key, CellType, CellView, Comparator, MAX_FAMILY_LENGTH, MAX_ROW_LENGTH,
+    key_to_string, make_key, CellSlices, CellType, CellView, Comparator, MAX_FAMILY_LENGTH,
+    MAX_ROW_LENGTH,
 };
 use crate::checksum::ChecksumType;
 use crate::compression::Compression;
@@ -357,32 +358,112 @@ impl Writer {
             && self.opts.comparator.compare_keys(&self.prev_key, &key)
                 == std::cmp::Ordering::Greater
         {
-            let err = Error::OutOfOrder {
-                prev: key_to_string(&self.prev_key),
-                next: key_to_string(&key),
-            };
-            self.key_scratch = key;
-            return Err(err);
+            return Err(self.out_of_order(key));
         }
-        // Block boundary first, as HBase checks it before adding the cell.
+        // Keys end with timestamp (8 bytes) and type (1): the rest names the column.
+        let same_column = self.entries > 0
+            && crate::cell::same_bytes(
+                &key[..key.len().saturating_sub(9)],
+                &self.prev_key[..self.prev_key.len().saturating_sub(9)],
+            );
+        self.start_cell(&key)?;
+        self.add_bloom_keys(cell);
+        self.add_cell(key, cell, same_column);
+        Ok(())
+    }
+
+    /// Appends the `Put` cells of one row and family that share a timestamp and sequence
+    /// id — one imported record — given as (qualifier, value) in qualifier order. The
+    /// same file as appending each cell, for less work: the row and family are checked,
+    /// ordered against the file and added to a row Bloom filter once, and each later
+    /// cell's key is the row's key prefix and its qualifier.
+    pub fn append_puts<'c>(
+        &mut self,
+        row: &[u8],
+        family: &[u8],
+        timestamp: i64,
+        seq_id: u64,
+        cells: impl IntoIterator<Item = (&'c [u8], &'c [u8])>,
+    ) -> Result<()> {
+        let mut cells = cells.into_iter();
+        let Some((qualifier, value)) = cells.next() else {
+            return Ok(());
+        };
+        self.append(&CellSlices::put(
+            row, family, qualifier, timestamp, value, seq_id,
+        ))?;
+        let prefix = 2 + row.len() + 1 + family.len();
+        for (qualifier, value) in cells {
+            let prev_qualifier = self
+                .prev_key
+                .get(prefix..self.prev_key.len().saturating_sub(9))
+                .unwrap_or_default();
+            let mut key = std::mem::take(&mut self.key_scratch);
+            key.clear();
+            key.extend_from_slice(&self.prev_key[..prefix.min(self.prev_key.len())]);
+            key.extend_from_slice(qualifier);
+            key.extend_from_slice(&timestamp.to_be_bytes());
+            key.push(CellType::Put.code());
+            // Same row, family, timestamp and type: the qualifiers order the keys (raw-bytes
+            // files compare whole keys).
+            let order = if self.opts.comparator == Comparator::RawBytes {
+                self.prev_key.as_slice().cmp(&key)
+            } else {
+                prev_qualifier.cmp(qualifier)
+            };
+            let same_column = match order {
+                std::cmp::Ordering::Less => false,
+                std::cmp::Ordering::Equal => true,
+                std::cmp::Ordering::Greater => return Err(self.out_of_order(key)),
+            };
+            self.start_cell(&key)?;
+            if self.opts.bloom_type == BloomType::RowCol {
+                if let Some(bloom) = &mut self.bloom {
+                    if let Some(chunk) = bloom.add(&rowcol_key(row, qualifier)) {
+                        self.pending_chunks.push((BloomKind::General, chunk));
+                    }
+                }
+            }
+            let cell = CellSlices::put(row, family, qualifier, timestamp, value, seq_id);
+            self.add_cell(key, &cell, same_column);
+        }
+        Ok(())
+    }
+
+    /// The error for `key` arriving after the larger previous key.
+    fn out_of_order(&mut self, key: Vec<u8>) -> Error {
+        let err = Error::OutOfOrder {
+            prev: key_to_string(&self.prev_key),
+            next: key_to_string(&key),
+        };
+        self.key_scratch = key;
+        err
+    }
+
+    /// Finishes the current block if it is full (HBase checks before adding a cell), and
+    /// notes `key` as the first of a new block.
+    fn start_cell(&mut self, key: &[u8]) -> Result<()> {
         if self.encoder.cells() > 0 && self.encoder.unencoded_size() >= self.opts.block_size {
             self.finish_block()?;
         }
         if self.encoder.cells() == 0 {
             self.block_first_key.clear();
-            self.block_first_key.extend_from_slice(&key);
+            self.block_first_key.extend_from_slice(key);
         }
-        self.add_bloom_keys(cell);
-        self.encoder.add(
-            &key,
+        Ok(())
+    }
+
+    /// Encodes `cell`, whose key is `key`, into the block and updates the file's totals;
+    /// `same_column` says the previous cell named the same column.
+    fn add_cell<C: CellView + ?Sized>(&mut self, key: Vec<u8>, cell: &C, same_column: bool) {
+        let (value, tags, ts, type_code) = (
             cell.value(),
             cell.tags(),
-            cell.seq_id(),
-            &mut self.block_buf,
+            cell.timestamp(),
+            cell.type_code(),
         );
-
-        let type_code = cell.type_code();
-        let ts = cell.timestamp();
+        self.encoder
+            .add(&key, value, tags, cell.seq_id(), &mut self.block_buf);
         self.min_ts = self.min_ts.min(ts);
         self.max_ts = self.max_ts.max(ts);
         if type_code == CellType::Put.code() {
@@ -390,14 +471,7 @@ impl Writer {
         } else {
             self.one_put_per_column = false;
         }
-        // Keys end with timestamp (8 bytes) and type (1): the rest names the column.
-        if self.one_put_per_column
-            && self.entries > 0
-            && crate::cell::same_bytes(
-                &key[..key.len().saturating_sub(9)],
-                &self.prev_key[..self.prev_key.len().saturating_sub(9)],
-            )
-        {
+        if same_column {
             self.one_put_per_column = false;
         }
         if type_code == CellType::DeleteFamily.code()
@@ -406,15 +480,14 @@ impl Writer {
             self.delete_family_count += 1;
         }
         self.max_seq = self.max_seq.max(cell.seq_id());
-        self.max_tags_len = self.max_tags_len.max(cell.tags().len());
+        self.max_tags_len = self.max_tags_len.max(tags.len());
         self.total_key_len += key.len() as u64;
-        self.total_value_len += cell.value().len() as u64;
+        self.total_value_len += value.len() as u64;
         if self.first_key.is_none() {
             self.first_key = Some(key.clone());
         }
         self.key_scratch = std::mem::replace(&mut self.prev_key, key);
         self.entries += 1;
-        Ok(())
     }
 
     fn add_bloom_keys<C: CellView + ?Sized>(&mut self, cell: &C) {

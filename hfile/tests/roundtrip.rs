@@ -319,3 +319,76 @@ fn fast_diff_rejects_a_second_family() {
         .unwrap_err();
     assert!(matches!(err, hfile::Error::InvalidArgument(_)), "{err}");
 }
+
+/// Rows of puts sharing a timestamp, as an import writes them: (row, [(qualifier, value)]).
+type PutRow = (Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>);
+
+fn arb_put_rows() -> impl Strategy<Value = Vec<PutRow>> {
+    proptest::collection::btree_map(
+        proptest::collection::vec(any::<u8>(), 1..12),
+        proptest::collection::btree_map(
+            proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(0u8)], 0..4),
+            proptest::collection::vec(any::<u8>(), 0..40),
+            1..6,
+        ),
+        0..120,
+    )
+    .prop_map(|rows| {
+        rows.into_iter()
+            .map(|(row, cells)| (row, cells.into_iter().collect()))
+            .collect()
+    })
+}
+
+/// Writes `rows` (each row's cells through one `append_puts` call, or each cell through
+/// `append`) and returns the file's bytes.
+fn write_puts(rows: &[PutRow], opts: &WriterOptions, by_row: bool) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    let mut w = Writer::create(&path, opts.clone()).unwrap();
+    w.append_file_info(
+        hfile::fileinfo::keys::CREATE_TIME_KEY,
+        42i64.to_be_bytes().to_vec(),
+    );
+    for (row, cells) in rows {
+        if by_row {
+            let pairs = cells.iter().map(|(q, v)| (q.as_slice(), v.as_slice()));
+            w.append_puts(row, b"cf", 7, 3, pairs).unwrap();
+        } else {
+            for (q, v) in cells {
+                w.append(&hfile::CellSlices::put(row, b"cf", q, 7, v, 3))
+                    .unwrap();
+            }
+        }
+    }
+    w.finish().unwrap();
+    std::fs::read(&path).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn appending_a_row_of_puts_writes_the_same_file_as_its_cells(rows in arb_put_rows(), opts in options()) {
+        let by_cell = write_puts(&rows, &opts, false);
+        let by_row = write_puts(&rows, &opts, true);
+        prop_assert!(by_cell == by_row, "append_puts wrote a different file");
+    }
+}
+
+#[test]
+fn a_row_of_puts_out_of_qualifier_order_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::create(dir.path().join("x"), WriterOptions::default()).unwrap();
+    let cells: [(&[u8], &[u8]); 2] = [(b"b", b"1"), (b"a", b"2")];
+    let err = w.append_puts(b"r", b"f", 1, 0, cells).unwrap_err();
+    assert!(matches!(err, hfile::Error::OutOfOrder { .. }), "{err}");
+    // A row that sorts before the previous one is caught at its first cell.
+    let mut w = Writer::create(dir.path().join("y"), WriterOptions::default()).unwrap();
+    w.append_puts(b"r2", b"f", 1, 0, [(&b"a"[..], &b""[..])])
+        .unwrap();
+    let err = w
+        .append_puts(b"r1", b"f", 1, 0, [(&b"a"[..], &b""[..])])
+        .unwrap_err();
+    assert!(err.to_string().contains("r1/f:a/1/Put"), "{err}");
+}
