@@ -316,6 +316,46 @@ impl BlockFramer {
         out
     }
 
+    /// The on-disk body of `uncompressed`: itself when blocks are not compressed.
+    pub fn compressed<'a>(&self, uncompressed: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+        match self.compression {
+            Compression::None => std::borrow::Cow::Borrowed(uncompressed),
+            _ => std::borrow::Cow::Owned(self.compress(uncompressed)),
+        }
+    }
+
+    /// The header of the block whose body is `compressed`, with its checksums appended to
+    /// `sums`: the block on disk is the header, the body, then the checksums.
+    pub fn frame_parts(
+        &self,
+        block_type: BlockType,
+        uncompressed_len: usize,
+        compressed: &[u8],
+        prev_block_offset: i64,
+        sums: &mut Vec<u8>,
+    ) -> [u8; HEADER_SIZE] {
+        let data_with_header = HEADER_SIZE + compressed.len();
+        let sums_len = self
+            .checksum_type
+            .checksum_bytes(data_with_header, self.bytes_per_checksum);
+        let mut header = [0u8; HEADER_SIZE];
+        let mut at = 0;
+        let mut put = |bytes: &[u8]| {
+            header[at..at + bytes.len()].copy_from_slice(bytes);
+            at += bytes.len();
+        };
+        put(block_type.magic());
+        put(&((compressed.len() + sums_len) as i32).to_be_bytes());
+        put(&(uncompressed_len as i32).to_be_bytes());
+        put(&prev_block_offset.to_be_bytes());
+        put(&[self.checksum_type.code()]);
+        put(&(self.bytes_per_checksum as i32).to_be_bytes());
+        put(&(data_with_header as i32).to_be_bytes());
+        self.checksum_type
+            .append_checksums_of(&header, compressed, self.bytes_per_checksum, sums);
+        header
+    }
+
     /// Appends the complete on-disk block (header, compressed data, checksums) to `out`.
     pub fn frame(
         &self,
@@ -325,22 +365,16 @@ impl BlockFramer {
         prev_block_offset: i64,
         out: &mut Vec<u8>,
     ) {
-        let start = out.len();
-        let data_with_header = HEADER_SIZE + compressed.len();
-        let sums = self
-            .checksum_type
-            .checksum_bytes(data_with_header, self.bytes_per_checksum);
-        out.extend_from_slice(block_type.magic());
-        out.extend_from_slice(&((compressed.len() + sums) as i32).to_be_bytes());
-        out.extend_from_slice(&(uncompressed_len as i32).to_be_bytes());
-        out.extend_from_slice(&prev_block_offset.to_be_bytes());
-        out.push(self.checksum_type.code());
-        out.extend_from_slice(&(self.bytes_per_checksum as i32).to_be_bytes());
-        out.extend_from_slice(&(data_with_header as i32).to_be_bytes());
+        let mut sums = Vec::new();
+        let header = self.frame_parts(
+            block_type,
+            uncompressed_len,
+            compressed,
+            prev_block_offset,
+            &mut sums,
+        );
+        out.extend_from_slice(&header);
         out.extend_from_slice(compressed);
-        let mut sums_buf = Vec::with_capacity(sums);
-        self.checksum_type
-            .append_checksums(&out[start..], self.bytes_per_checksum, &mut sums_buf);
-        out.extend_from_slice(&sums_buf);
+        out.extend_from_slice(&sums);
     }
 }

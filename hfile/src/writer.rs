@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, IoSlice, Write};
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -27,6 +27,24 @@ use crate::error::{Error, Result};
 use crate::fileinfo::{encode_time_range, keys, FileInfo};
 use crate::index::{IndexChunk, DEFAULT_MAX_CHUNK_SIZE, MIN_INDEX_NUM_ENTRIES};
 use crate::trailer::{Trailer, V3_MINOR_VERSION};
+
+/// Bytes the writer buffers before a write call. A block at least this large (a data block
+/// of the default size) goes to the file in one vectored write of its header, body and
+/// checksums, copied by nothing but the kernel.
+const WRITE_BUFFER: usize = 64 * 1024;
+
+/// Writes all of `parts` in order.
+fn write_all_vectored(out: &mut impl Write, mut parts: &mut [IoSlice<'_>]) -> std::io::Result<()> {
+    while !parts.is_empty() {
+        match out.write_vectored(parts) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut parts, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
 
 /// Options of one file.
 #[derive(Clone, Debug)]
@@ -177,7 +195,8 @@ pub struct Writer {
     framer: BlockFramer,
     encoder: BlockEncoder,
     block_buf: Vec<u8>,
-    frame_buf: Vec<u8>,
+    /// The checksums of the block being written.
+    sums_buf: Vec<u8>,
     block_first_key: Vec<u8>,
     prev_key: Vec<u8>,
     prev_block_last_key: Vec<u8>,
@@ -239,12 +258,12 @@ impl Writer {
         encoder.start(&mut block_buf);
         Ok(Writer {
             path,
-            out: BufWriter::with_capacity(1 << 20, file),
+            out: BufWriter::with_capacity(WRITE_BUFFER, file),
             pos: 0,
             framer,
             encoder,
             block_buf,
-            frame_buf: Vec::new(),
+            sums_buf: Vec::new(),
             block_first_key: Vec::new(),
             prev_key: Vec::new(),
             prev_block_last_key: Vec::new(),
@@ -539,17 +558,20 @@ impl Writer {
         self.prev_block_last_key.clear();
         self.prev_block_last_key.extend_from_slice(&self.prev_key);
         self.data_blocks += 1;
-        let raw = std::mem::replace(
-            &mut self.block_buf,
-            Vec::with_capacity(self.opts.block_size + self.opts.block_size / 4),
-        );
-        self.encoder.start(&mut self.block_buf);
+        let mut raw = std::mem::take(&mut self.block_buf);
         match &mut self.pipeline {
             None => {
-                let compressed = self.framer.compress(&raw);
-                self.write_data_block(pending, &compressed)?;
+                let body = self.framer.compressed(&raw);
+                self.write_data_block(pending, &body)?;
+                drop(body);
+                raw.clear();
+                self.block_buf = raw;
+                self.encoder.start(&mut self.block_buf);
             }
             Some(p) => {
+                self.block_buf =
+                    Vec::with_capacity(self.opts.block_size + self.opts.block_size / 4);
+                self.encoder.start(&mut self.block_buf);
                 let seq = p.next_submit;
                 p.next_submit += 1;
                 if let Some(tx) = &p.jobs {
@@ -605,26 +627,30 @@ impl Writer {
             .prev_offsets
             .insert(block_type.magic(), offset as i64)
             .unwrap_or(-1);
-        self.frame_buf.clear();
-        self.framer.frame(
+        self.sums_buf.clear();
+        let header = self.framer.frame_parts(
             block_type,
             uncompressed_len,
             compressed,
             prev,
-            &mut self.frame_buf,
+            &mut self.sums_buf,
         );
-        self.out
-            .write_all(&self.frame_buf)
-            .map_err(|e| Error::io(&self.path, e))?;
-        self.pos += self.frame_buf.len() as u64;
+        let mut parts = [
+            IoSlice::new(&header),
+            IoSlice::new(compressed),
+            IoSlice::new(&self.sums_buf),
+        ];
+        write_all_vectored(&mut self.out, &mut parts).map_err(|e| Error::io(&self.path, e))?;
+        let size = HEADER_SIZE + compressed.len() + self.sums_buf.len();
+        self.pos += size as u64;
         self.total_uncompressed_bytes += (HEADER_SIZE + uncompressed_len) as u64;
-        Ok((offset, self.frame_buf.len() as u32))
+        Ok((offset, size as u32))
     }
 
     /// Compresses and writes a non-data block.
     fn write_block(&mut self, block_type: BlockType, raw: &[u8]) -> Result<(u64, u32)> {
-        let compressed = self.framer.compress(raw);
-        self.write_block_bytes(block_type, raw.len(), &compressed)
+        let body = self.framer.compressed(raw);
+        self.write_block_bytes(block_type, raw.len(), &body)
     }
 
     fn write_data_block(&mut self, pending: PendingBlock, compressed: &[u8]) -> Result<()> {
