@@ -123,18 +123,18 @@ impl<'a> RollingWriter<'a> {
         if self.full_row.as_deref().is_some_and(|r| r != row) {
             self.close_current()?;
         }
-        let w = match self.current.take() {
-            Some(w) => w,
-            None => {
-                std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
-                let name = format!("{:016x}{:08x}", self.region, self.rolls);
-                self.rolls += 1;
-                let mut w = Writer::create(self.dir.join(name), self.opts.clone())?;
-                w.set_bulk_load_time(self.bulk_time);
-                w
-            }
-        };
-        Ok(self.current.insert(w))
+        if self.current.is_none() {
+            std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+            let name = format!("{:016x}{:08x}", self.region, self.rolls);
+            self.rolls += 1;
+            let mut w = Writer::create(self.dir.join(name), self.opts.clone())?;
+            w.set_bulk_load_time(self.bulk_time);
+            self.current = Some(w);
+        }
+        // (A writer is large: it stays in place rather than move per row.)
+        self.current
+            .as_mut()
+            .ok_or_else(|| Error::Internal("no open output file".into()))
     }
 
     /// Notes `cells` appended for `row`: the file is full once it reaches the size limit

@@ -428,7 +428,7 @@ impl Writer {
             let order = if self.opts.comparator == Comparator::RawBytes {
                 self.prev_key.as_slice().cmp(&key)
             } else {
-                prev_qualifier.cmp(qualifier)
+                crate::cell::compare_short(prev_qualifier, qualifier)
             };
             let same_column = match order {
                 std::cmp::Ordering::Less => false,
