@@ -6,6 +6,7 @@
 //! onDiskDataSizeWithHeader (i32)`, then the (compressed) data, then one checksum per
 //! `bytesPerChecksum` chunk of header + data. Minor version 0 has only the first 24 bytes.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use bytes::Bytes;
@@ -317,10 +318,10 @@ impl BlockFramer {
     }
 
     /// The on-disk body of `uncompressed`: itself when blocks are not compressed.
-    pub fn compressed<'a>(&self, uncompressed: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+    pub fn compressed<'a>(&self, uncompressed: &'a [u8]) -> Cow<'a, [u8]> {
         match self.compression {
-            Compression::None => std::borrow::Cow::Borrowed(uncompressed),
-            _ => std::borrow::Cow::Owned(self.compress(uncompressed)),
+            Compression::None => Cow::Borrowed(uncompressed),
+            _ => Cow::Owned(self.compress(uncompressed)),
         }
     }
 

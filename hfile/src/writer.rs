@@ -379,8 +379,10 @@ impl Writer {
         {
             return Err(self.out_of_order(key));
         }
-        // Keys end with timestamp (8 bytes) and type (1): the rest names the column.
-        let same_column = self.entries > 0
+        // Keys end with timestamp (8 bytes) and type (1): the rest names the column. Only
+        // asked while the file may still hold one put per column.
+        let same_column = self.one_put_per_column
+            && self.entries > 0
             && crate::cell::same_bytes(
                 &key[..key.len().saturating_sub(9)],
                 &self.prev_key[..self.prev_key.len().saturating_sub(9)],
