@@ -132,12 +132,22 @@ pub struct Block {
     /// What readers derived from `data` once (index validation, cell offsets), kept with
     /// the block in the cache.
     pub(crate) derived: Derived,
+    /// Whether `data` is a slice of the file's own bytes (an uncompressed block of a mapped
+    /// or in-memory file) rather than memory of its own (a decompressed block).
+    pub(crate) data_in_file: bool,
 }
 
 impl Block {
-    /// Bytes the block holds in memory: its data plus what was derived from it.
+    /// Memory the block holds beyond its file: its data if it was decompressed (an
+    /// uncompressed block is a slice of the mapped file, whose pages are the operating
+    /// system's page cache) plus what was derived from it.
     pub fn memory_bytes(&self) -> u64 {
-        self.data.len() as u64 + self.derived.heap_bytes()
+        let own_data = if self.data_in_file {
+            0
+        } else {
+            self.data.len()
+        };
+        own_data as u64 + self.derived.heap_bytes()
     }
 }
 
@@ -272,7 +282,8 @@ pub fn read_block(
             })?;
     }
     let payload = off + header_size..data_end;
-    let data = if framing.compression == Compression::None {
+    let data_in_file = framing.compression == Compression::None;
+    let data = if data_in_file {
         if payload.len() != uncompressed as usize {
             return Err(corrupt(format!(
                 "uncompressed block has {} data bytes, header says {uncompressed}",
@@ -292,6 +303,7 @@ pub fn read_block(
         offset,
         data,
         derived: Derived::None,
+        data_in_file,
     })
 }
 

@@ -1,5 +1,11 @@
 //! The block cache: an LRU-like cache of decoded blocks shared by every open file,
 //! bounded in bytes.
+//!
+//! A block's weight is the memory it holds of its own ([`Block::memory_bytes`]): a
+//! decompressed block's data and what readers derived from it (cell offsets). An uncompressed
+//! block is a slice of its memory-mapped file, so its bytes are the operating system's page
+//! cache, not the cache's: its entry weighs only its derived data and bookkeeping, and keeps
+//! the block verified (checksummed once) and indexed for as long as it stays cached.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -329,3 +329,40 @@ fn bloom_checks_keep_their_chunks_out_of_the_block_cache() {
     let st = cache.stats();
     assert_eq!((st.hits, st.misses, st.used_bytes), (0, 0, 0));
 }
+
+#[test]
+fn cached_blocks_weigh_the_memory_they_hold_beyond_the_file() {
+    // An uncompressed block is a slice of the mapped file: its cache entry weighs its
+    // derived cell offsets and bookkeeping only. A compressed block weighs the data it was
+    // decompressed into.
+    let dir = tempfile::tempdir().unwrap();
+    let cells = model(1500);
+    let data_bytes = |r: &Reader| r.trailer().total_uncompressed_bytes;
+    for compression in [Compression::None, Compression::Lz4] {
+        let path = dir.path().join(compression.name());
+        let opts = WriterOptions {
+            block_size: 1024,
+            compression,
+            ..WriterOptions::default()
+        };
+        let mut w = Writer::create(&path, opts).unwrap();
+        for c in &cells {
+            w.append(c).unwrap();
+        }
+        w.finish().unwrap();
+        let cache = BlockCache::new(64 << 20);
+        let r = Reader::open(&path, Some(cache.clone())).unwrap();
+        // Two passes of gets: the first reads the blocks, the second builds their offsets.
+        for _ in 0..2 {
+            for c in cells.iter().step_by(3) {
+                assert!(!r.get_row(&c.row).unwrap().is_empty());
+            }
+        }
+        let used = cache.stats().used_bytes;
+        let file = data_bytes(&r);
+        match compression {
+            Compression::None => assert!(used * 4 < file, "used {used} of {file}"),
+            _ => assert!(used > file / 2, "used {used} of {file}"),
+        }
+    }
+}

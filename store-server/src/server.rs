@@ -40,7 +40,8 @@ pub struct Config {
     pub max_file_size: u64,
     /// Minor compaction policy.
     pub compaction: CompactionConfig,
-    /// Block cache capacity in bytes (256 MiB).
+    /// Block cache capacity in bytes (256 MiB): memory of decompressed blocks and of what
+    /// was derived from blocks; uncompressed blocks are read from the mapped files.
     pub block_cache_bytes: u64,
     /// How often ASYNC_WAL writes are synced (100 ms).
     pub async_wal_interval: Duration,
