@@ -69,6 +69,10 @@ pub struct YcsbArgs {
     /// Enable RocksDB statistics to count its WAL syncs (slows RocksDB somewhat).
     #[arg(long)]
     rocksdb_stats: bool,
+    /// Let RocksDB read its SST files through memory maps (`allow_mmap_reads`), as Basalt
+    /// reads HFiles.
+    #[arg(long)]
+    rocksdb_mmap: bool,
     /// Leave RocksDB out.
     #[arg(long)]
     no_rocksdb: bool,
@@ -317,6 +321,7 @@ pub fn run(args: &YcsbArgs) -> Result<()> {
                 args.cache_mib << 20,
                 args.block_size,
                 args.rocksdb_stats,
+                args.rocksdb_mmap,
             )?),
             next_insert: AtomicU64::new(args.records),
             load: Timing::default(),
@@ -387,13 +392,14 @@ fn render(args: &YcsbArgs, engines: &[Engine], machine_before: &str, busy: &[f64
         out,
         "Machine: {machine_before} (at start); {} (at end). {} operations per run of A/B/C, {} of E; \
          Basalt: {} regions, SYNC_WAL, block cache 256 MiB; RocksDB: sync writes, block cache {} MiB, \
-         statistics {}; data blocks {}.\n",
+         statistics {}{}; data blocks {}.\n",
         machine(),
         args.ops,
         args.scan_ops,
         args.regions,
         args.cache_mib,
         if args.rocksdb_stats { "on" } else { "off" },
+        if args.rocksdb_mmap { ", mmap reads" } else { "" },
         args.block_size.map_or_else(
             || "each store's default (Basalt 64 KiB, RocksDB 4 KiB)".to_string(),
             |b| format!("{b} bytes in both stores"),

@@ -144,12 +144,14 @@ impl RocksStore {
     /// background jobs) except no compression (as Basalt's family), a 10 bits/key Bloom
     /// filter (Basalt's family has a ROW Bloom) and an LRU block cache of `cache_bytes`
     /// (Basalt's default is 256 MiB); `block_size` replaces the 4 KiB blocks. `stats`
-    /// enables RocksDB's statistics (to count WAL syncs; costs some speed).
+    /// enables RocksDB's statistics (to count WAL syncs; costs some speed); `mmap_reads`
+    /// reads SST files through memory maps (`allow_mmap_reads`), as Basalt reads HFiles.
     pub fn open(
         dir: &Path,
         cache_bytes: usize,
         block_size: Option<u32>,
         stats: bool,
+        mmap_reads: bool,
     ) -> Result<RocksStore> {
         let cache = Cache::new_lru_cache(cache_bytes)?;
         let mut table = BlockBasedOptions::default();
@@ -162,6 +164,7 @@ impl RocksStore {
         opts.create_if_missing(true);
         opts.set_compression_type(DBCompressionType::None);
         opts.set_block_based_table_factory(&table);
+        opts.set_allow_mmap_reads(mmap_reads);
         if stats {
             opts.enable_statistics();
         }

@@ -897,6 +897,13 @@ impl Scanner {
     /// Loads the data block at `offset` and positions on its first cell; `for_seek` asks
     /// for the block's cell offsets (scans do not need them).
     fn load_data_block(&mut self, offset: u64, for_seek: bool) -> Result<bool> {
+        self.install_data_block(offset, for_seek)?;
+        let r = self.cursor.rewind(&self.block);
+        r.map_err(|e| self.decode_error(e))
+    }
+
+    /// Makes the data block at `offset` the scanner's block, without positioning the cursor.
+    fn install_data_block(&mut self, offset: u64, for_seek: bool) -> Result<()> {
         let b = if for_seek && self.cache_blocks {
             self.reader.seek_block(offset)?
         } else {
@@ -932,8 +939,7 @@ impl Scanner {
             Derived::CellOffsets(o) => Some(o),
             _ => None,
         };
-        let r = self.cursor.rewind(&self.block);
-        r.map_err(|e| self.decode_error(e))
+        Ok(())
     }
 
     fn decode_error(&self, e: crate::encoding::DecodeError) -> Error {
@@ -1038,10 +1044,14 @@ impl Scanner {
         let forward = self.block_offset == Some(offset)
             && self.cursor.valid()
             && cmp.compare_keys(self.cursor.key(&self.block), key) != Ordering::Greater;
-        if !forward && !self.load_data_block(offset, true)? && !self.next_block()? {
-            return Ok(false);
+        if forward {
+            self.jump_within_block(key)?;
+        } else {
+            self.install_data_block(offset, true)?;
+            if !self.enter_block_at(key)? && !self.next_block()? {
+                return Ok(false);
+            }
         }
-        self.jump_within_block(key)?;
         loop {
             if !self.cursor.valid() {
                 if !self.next_block()? {
@@ -1061,6 +1071,23 @@ impl Scanner {
     #[cfg(test)]
     pub(crate) fn has_cell_offsets(&self) -> bool {
         self.offsets.is_some()
+    }
+
+    /// Positions the cursor in a block just installed for a seek to `key`: with the block's
+    /// cell offsets straight on the first cell ≥ `key` (past the last cell if all are
+    /// smaller), without decoding the cells before it; otherwise on the first cell, for the
+    /// cell-by-cell walk in `seek`. Returns whether the cursor is on a cell.
+    fn enter_block_at(&mut self, key: &[u8]) -> Result<bool> {
+        let cmp = self.reader.comparator;
+        let found = self.offsets.as_deref().and_then(|offsets| {
+            let i = offsets.search(&self.block, 0, key, cmp)?;
+            Some((i, offsets.start(i).unwrap_or(self.block.len())))
+        });
+        let r = match found {
+            Some((i, pos)) if i > 0 => self.cursor.seek_to(&self.block, pos),
+            _ => self.cursor.rewind(&self.block),
+        };
+        r.map_err(|e| self.decode_error(e))
     }
 
     /// With the block's cell offsets, moves the cursor (on a cell ≤ `key` or on the block's
