@@ -5,7 +5,8 @@
 //! decompressed block's data and what readers derived from it (cell offsets). An uncompressed
 //! block is a slice of its memory-mapped file, so its bytes are the operating system's page
 //! cache, not the cache's: its entry weighs only its derived data and bookkeeping, and keeps
-//! the block verified (checksummed once) and indexed for as long as it stays cached.
+//! the block verified (checksummed once) and indexed for as long as it stays cached. Since
+//! such an entry keeps its whole file mapped, a reader's blocks are evicted when it is dropped.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -76,6 +77,13 @@ impl BlockCache {
     /// Inserts a block (replacing any block cached under `key`).
     pub fn insert(&self, key: BlockKey, block: Block) {
         self.cache.insert(key, block);
+    }
+
+    /// Drops every block of the file with reader id `file`. An entry of a mapped block
+    /// weighs little but keeps the whole file mapped (and a deleted file's space in use), so
+    /// a reader's blocks leave the cache with the reader.
+    pub fn evict_file(&self, file: u64) {
+        self.cache.retain(|key, _| key.0 != file);
     }
 
     /// Current counters.

@@ -80,6 +80,14 @@ impl Bloom {
     }
 }
 
+impl Drop for Reader {
+    fn drop(&mut self) {
+        if let Some(cache) = &self.cache {
+            cache.evict_file(self.id);
+        }
+    }
+}
+
 impl std::fmt::Debug for Reader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Reader")
