@@ -439,11 +439,7 @@ impl Writer {
             };
             self.start_cell(&key)?;
             if self.opts.bloom_type == BloomType::RowCol {
-                if let Some(bloom) = &mut self.bloom {
-                    if let Some(chunk) = bloom.add(&rowcol_key(row, qualifier)) {
-                        self.pending_chunks.push((BloomKind::General, chunk));
-                    }
-                }
+                self.add_general_bloom_key(&rowcol_key(row, qualifier));
             }
             let cell = CellSlices::put(row, family, qualifier, timestamp, value, seq_id);
             self.add_cell(key, &cell, same_column);
@@ -512,14 +508,11 @@ impl Writer {
     }
 
     fn add_bloom_keys<C: CellView + ?Sized>(&mut self, cell: &C) {
-        if let Some(bloom) = &mut self.bloom {
-            let ready = match self.opts.bloom_type {
-                BloomType::RowCol => bloom.add(&rowcol_key(cell.row(), cell.qualifier())),
-                _ => bloom.add(cell.row()),
-            };
-            if let Some(chunk) = ready {
-                self.pending_chunks.push((BloomKind::General, chunk));
+        match self.opts.bloom_type {
+            BloomType::RowCol => {
+                self.add_general_bloom_key(&rowcol_key(cell.row(), cell.qualifier()))
             }
+            _ => self.add_general_bloom_key(cell.row()),
         }
         let t = cell.type_code();
         if t == CellType::DeleteFamily.code() || t == CellType::DeleteFamilyVersion.code() {
@@ -527,6 +520,15 @@ impl Writer {
                 if let Some(chunk) = bloom.add(cell.row()) {
                     self.pending_chunks.push((BloomKind::DeleteFamily, chunk));
                 }
+            }
+        }
+    }
+
+    /// Adds `key` to the general Bloom filter, if the file has one.
+    fn add_general_bloom_key(&mut self, key: &[u8]) {
+        if let Some(bloom) = &mut self.bloom {
+            if let Some(chunk) = bloom.add(key) {
+                self.pending_chunks.push((BloomKind::General, chunk));
             }
         }
     }

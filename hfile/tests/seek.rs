@@ -48,6 +48,11 @@ fn write(path: &Path, cells: &[Cell], encoding: DataBlockEncoding, mvcc: bool) -
         include_mvcc: mvcc,
         ..WriterOptions::default()
     };
+    write_with(path, cells, opts)
+}
+
+/// Writes `cells` with `opts`; returns the number of data blocks.
+fn write_with(path: &Path, cells: &[Cell], opts: WriterOptions) -> u64 {
     let mut w = Writer::create(path, opts).unwrap();
     for c in cells {
         w.append(c).unwrap();
@@ -344,11 +349,7 @@ fn cached_blocks_weigh_the_memory_they_hold_beyond_the_file() {
             compression,
             ..WriterOptions::default()
         };
-        let mut w = Writer::create(&path, opts).unwrap();
-        for c in &cells {
-            w.append(c).unwrap();
-        }
-        w.finish().unwrap();
+        write_with(&path, &cells, opts);
         let cache = BlockCache::new(64 << 20);
         let r = Reader::open(&path, Some(cache.clone())).unwrap();
         // Two passes of gets: the first reads the blocks, the second builds their offsets.
