@@ -58,7 +58,7 @@ pub struct CellOffsets {
 /// Where each row of a block begins, for a seek that searches rows before cells: a block of
 /// 1 KiB rows holds ten times fewer rows than cells, and the rows are compared through a
 /// word kept here rather than read from the block (each read of the block during a search
-/// is a cache and TLB miss on a page of the mapped file; the words of 64 rows fit in eight
+/// is a cache and TLB miss on a page of the mapped file; the entries of 64 rows fit in 16
 /// cache lines).
 #[derive(Debug, Default)]
 struct RowStarts {
@@ -67,18 +67,27 @@ struct RowStarts {
     prefix: [u8; PREFIX_MAX],
     /// Its length.
     prefix_len: usize,
-    /// Index of each row's first cell.
-    firsts: Box<[u32]>,
+    /// One entry per row, in block order.
+    rows: Box<[RowStart]>,
+}
+
+/// Where one row of a block starts, and its word.
+#[derive(Clone, Copy, Debug)]
+struct RowStart {
     /// The 8 row bytes after the shared prefix, zero-padded, big-endian: if two rows' words
     /// differ they order as the rows do; equal words say nothing.
-    words: Box<[u64]>,
+    word: u64,
+    /// Index of the row's first cell.
+    cell: u32,
+    /// Where that cell starts in the block (beside the word: no second miss for it).
+    start: u32,
 }
 
 /// The longest shared row prefix [`RowStarts`] keeps; rows sharing a longer one get equal
 /// words, and a search among them reads rows from the block.
 const PREFIX_MAX: usize = 24;
 
-/// The word of `row` after its first `prefix_len` bytes (see [`RowStarts::words`]).
+/// The word of `row` after its first `prefix_len` bytes (see [`RowStart::word`]).
 #[inline]
 fn row_word(row: &[u8], prefix_len: usize) -> u64 {
     let tail = row.get(prefix_len..).unwrap_or_default();
@@ -86,6 +95,22 @@ fn row_word(row: &[u8], prefix_len: usize) -> u64 {
     let n = tail.len().min(8);
     w[..n].copy_from_slice(&tail[..n]);
     u64::from_be_bytes(w)
+}
+
+/// Asks the CPU to load `bytes` (a row a seek found) at once: the seek's caller reads them
+/// next, and walking them cell by cell would meet each cache line's miss only after the
+/// previous cell's lengths were read.
+#[inline]
+fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in bytes.chunks(64) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch is a hint; it never faults and reads nothing into the program,
+        // and `line` is a live slice anyway.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast::<i8>()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
 }
 
 /// The row of the cell starting at `start` in `block`.
@@ -102,7 +127,7 @@ impl CellOffsets {
         let mut cursor = BlockCursor::new(DataBlockEncoding::None, format);
         // KeyValue infrastructure is 8 (lengths) + 12 (key) bytes; real cells are larger.
         let mut starts = Vec::with_capacity(block.len() / 64 + 1);
-        let mut firsts = Vec::new();
+        let mut firsts: Vec<u32> = Vec::new();
         let mut more = cursor.rewind(block)?;
         let mut prev_row: &[u8] = &[];
         while more {
@@ -131,16 +156,19 @@ impl CellOffsets {
             });
         let mut prefix = [0; PREFIX_MAX];
         prefix[..prefix_len].copy_from_slice(&first[..prefix_len]);
-        let words = firsts
+        let rows = firsts
             .iter()
-            .map(|i| row_word(row(i), prefix_len))
+            .map(|i| RowStart {
+                word: row_word(row(i), prefix_len),
+                cell: *i,
+                start: starts[*i as usize],
+            })
             .collect();
         Ok(CellOffsets {
             rows: RowStarts {
                 prefix,
                 prefix_len,
-                firsts: firsts.into_boxed_slice(),
-                words,
+                rows,
             },
             starts: starts.into_boxed_slice(),
         })
@@ -170,7 +198,11 @@ impl CellOffsets {
     /// The key of cell `i` of `block`; `None` if `i` is out of range or the bytes there do
     /// not hold a key.
     pub fn key<'a>(&self, block: &'a [u8], i: usize) -> Option<&'a [u8]> {
-        let start = self.start(i)?;
+        self.key_at(block, self.start(i)?)
+    }
+
+    /// The key of the cell starting at byte `start` of `block`.
+    fn key_at<'a>(&self, block: &'a [u8], start: usize) -> Option<&'a [u8]> {
         let klen = usize::try_from(be_i32(block, start)?).ok()?;
         let kstart = start.checked_add(8)?;
         block.get(kstart..kstart.checked_add(klen)?)
@@ -188,66 +220,56 @@ impl CellOffsets {
     /// [`search`](Self::search) from the first cell, in row order: finds the sought row
     /// among the row words, then the cell among that row's cells.
     fn search_rows(&self, block: &[u8], key: &[u8]) -> Option<usize> {
-        let rows = &self.rows;
+        let RowStarts {
+            prefix,
+            prefix_len,
+            rows,
+        } = &self.rows;
         let sought = crate::cell::key_row(key)?;
-        if rows.firsts.is_empty() {
+        if rows.is_empty() {
             return Some(0);
         }
-        let prefix = &rows.prefix[..rows.prefix_len];
+        let prefix = &prefix[..*prefix_len];
         if !sought.starts_with(prefix) {
             // Every row of the block starts with `prefix`.
             return Some(if sought < prefix { 0 } else { self.len() });
         }
-        let word = row_word(sought, rows.prefix_len);
+        let word = row_word(sought, *prefix_len);
         // The row's order against row `r`'s, by word when the words differ.
-        let order = |r: usize| -> Option<Ordering> {
-            let w = *rows.words.get(r)?;
-            if w != word {
-                return Some(w.cmp(&word));
+        let order = |r: &RowStart| -> Option<Ordering> {
+            if r.word != word {
+                return Some(r.word.cmp(&word));
             }
-            let start = self.start(*rows.firsts.get(r)? as usize)?;
-            Some(row_at(block, start)?.cmp(sought))
+            Some(row_at(block, r.start as usize)?.cmp(sought))
         };
-        let (mut lo, mut hi) = (0, rows.firsts.len());
+        let (mut lo, mut hi) = (0, rows.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if order(mid)? == Ordering::Less {
+            if order(&rows[mid])? == Ordering::Less {
                 lo = mid + 1;
             } else {
                 hi = mid;
             }
         }
-        let first_cell = |r: usize| rows.firsts.get(r).map_or(self.len(), |&c| c as usize);
-        if lo == rows.firsts.len() || order(lo)? == Ordering::Greater {
+        let (found, next) = (rows.get(lo), rows.get(lo + 1));
+        let first_cell = |r: Option<&RowStart>| r.map_or(self.len(), |r| r.cell as usize);
+        let found = match found {
+            Some(r) if order(r)? == Ordering::Equal => r,
             // No row of the block is the sought one: the next row starts the answer.
-            return Some(first_cell(lo));
-        }
-        let (begin, end) = (first_cell(lo), first_cell(lo + 1));
-        self.prefetch(block, begin, end);
+            other => return Some(first_cell(other)),
+        };
+        let (begin, end) = (
+            found.start as usize,
+            next.map_or(block.len(), |r| r.start as usize),
+        );
+        prefetch(block.get(begin..end.min(begin + 4096))?);
         // A seek to the start of a row stops at its first cell, already in the cache.
-        if Comparator::Default.compare_keys(self.key(block, begin)?, key) != Ordering::Less {
-            return Some(begin);
+        let first_key = self.key_at(block, begin)?;
+        if Comparator::Default.compare_keys(first_key, key) != Ordering::Less {
+            return Some(found.cell as usize);
         }
-        self.search_cells(block, begin + 1, end, key, Comparator::Default)
-    }
-
-    /// Asks the CPU to load the bytes of cells `[begin, end)` (up to 4 KiB) at once: the
-    /// seek's caller reads them next, and walking them cell by cell would meet each cache
-    /// line's miss only after the previous cell's lengths were read.
-    #[inline]
-    fn prefetch(&self, block: &[u8], begin: usize, end: usize) {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(from) = self.start(begin) {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let to = self.start(end).unwrap_or(block.len()).min(from + 4096);
-            for line in block.get(from..to).unwrap_or_default().chunks(64) {
-                // SAFETY: a prefetch is a hint; it never faults and reads nothing into the
-                // program, and `line` lies in the block anyway.
-                unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast::<i8>()) };
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = (block, begin, end);
+        let cell = found.cell as usize;
+        self.search_cells(block, cell + 1, first_cell(next), key, Comparator::Default)
     }
 
     /// Index of the first cell in `[from, to)` whose key is ≥ `key` (`to` if none is).
@@ -274,10 +296,7 @@ impl CellOffsets {
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> u64 {
         let rows = &self.rows;
-        (std::mem::size_of_val(&*self.starts)
-            + std::mem::size_of_val(&*rows.firsts)
-            + std::mem::size_of_val(&*rows.words)) as u64
-            + 64
+        (std::mem::size_of_val(&*self.starts) + std::mem::size_of_val(&*rows.rows)) as u64 + 64
     }
 }
 
