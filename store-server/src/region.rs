@@ -392,8 +392,8 @@ impl Region {
 
     /// Reads one row.
     pub fn get(&self, get: &Get) -> Result<RowResult> {
-        let scan = get.to_scan();
-        let mut s = self.scanner(&scan, &get.row, Bound::Inclusive(get.row.clone()))?;
+        let hi = Bound::Inclusive(get.row.clone());
+        let mut s = self.open_scanner(get.row_scan(), &get.row, hi)?;
         Ok(s.next_row()?.unwrap_or_else(|| RowResult {
             row: bytes::Bytes::copy_from_slice(&get.row),
             cells: Vec::new(),
@@ -403,6 +403,12 @@ impl Region {
     /// A scanner over rows `[lo, hi)` of this region (the caller clips to the region range)
     /// honouring the scan's columns, versions, time range and filter.
     pub fn scanner(&self, scan: &Scan, lo: &[u8], hi: Bound) -> Result<RegionScanner> {
+        self.open_scanner(Arc::new(scan.clone()), lo, hi)
+    }
+
+    /// [`scanner`](Self::scanner) with the scan already shared (the row bounds in it are
+    /// not read: `lo` and `hi` are).
+    fn open_scanner(&self, scan: Arc<Scan>, lo: &[u8], hi: Bound) -> Result<RegionScanner> {
         if self.is_closed() {
             return Err(self.not_serving());
         }
@@ -412,7 +418,11 @@ impl Region {
             Bound::Inclusive(r) | Bound::Exclusive(r) => Some(r.as_slice()),
         };
         let now = crate::now_ms();
-        let mut children = Vec::new();
+        // A single-row read (a get) skips files by Bloom filter and ends at the row.
+        let single_row = hi_row
+            .filter(|h| *h == lo)
+            .map(bytes::Bytes::copy_from_slice);
+        let mut children = Vec::with_capacity(4);
         // Whether every cell the sources hold is visible: at most one plain file per
         // family, wholly inside the time range and the TTL.
         let mut plain = !scan.raw;
@@ -421,8 +431,10 @@ impl Region {
             if !scan.wants_family(fam) {
                 continue;
             }
-            let cursors = store.cursors(read_point, lo, hi_row, scan.cache_blocks)?;
-            plain &= match cursors.as_slice() {
+            let from = children.len();
+            let range = (lo, hi_row, single_row.as_ref());
+            store.cursors(&mut children, read_point, range, scan.cache_blocks)?;
+            plain &= match &children[from..] {
                 [] => true,
                 [SourceCursor::File(f)] => f.plain_time_range().is_some_and(|(min, max)| {
                     let ttl = self.rules.get(fam).map(|r| r.ttl_ms);
@@ -432,7 +444,6 @@ impl Region {
                 }),
                 _ => false,
             };
-            children.extend(cursors);
         }
         drop(publishing);
         let start = first_on_row(lo);
@@ -454,7 +465,6 @@ impl Region {
             Ok([other]) => merged(vec![other])?,
             Err(children) => merged(children)?,
         };
-        let scan = Arc::new(scan.clone());
         let filter = scan.filter.as_ref();
         let all_columns = scan.columns.is_empty() && filter.is_none_or(Filter::passes_every_column);
         let all_cells = scan.raw || filter.is_some_and(Filter::needs_row_cells);

@@ -1,6 +1,8 @@
 //! Read requests and results: [`Scan`], [`Get`], [`Filter`], [`TimeRange`] and
 //! [`RowResult`].
 
+use std::sync::{Arc, LazyLock};
+
 use bytes::Bytes;
 use hfile::{Cell, CellView};
 
@@ -493,6 +495,27 @@ impl Get {
     pub fn with_filter(mut self, f: Filter) -> Self {
         self.filter = Some(f);
         self
+    }
+
+    /// What a region's row matcher needs of this get: its columns, time range, versions
+    /// and filter, without the row bounds (the region bounds the read to the row). A get of
+    /// the newest version of every column shares one.
+    pub(crate) fn row_scan(&self) -> Arc<Scan> {
+        static WHOLE_ROW: LazyLock<Arc<Scan>> = LazyLock::new(|| Arc::new(Scan::default()));
+        let whole_row = self.columns.is_empty()
+            && self.time_range == TimeRange::all()
+            && self.max_versions == 1
+            && self.filter.is_none();
+        if whole_row {
+            return WHOLE_ROW.clone();
+        }
+        Arc::new(Scan {
+            columns: self.columns.clone(),
+            time_range: self.time_range,
+            max_versions: self.max_versions,
+            filter: self.filter.clone(),
+            ..Scan::default()
+        })
     }
 
     /// The equivalent one-row scan.

@@ -270,7 +270,15 @@ impl CellCursor for FileCursor {
     }
 
     fn seek(&mut self, probe: &Cell) -> Result<()> {
-        self.valid = self.scanner.seek(&probe.key_bytes())?;
+        thread_local! {
+            /// The serialized probe key, in a buffer each thread reuses.
+            static KEY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        self.valid = KEY.with_borrow_mut(|key| {
+            key.clear();
+            probe.write_key(key);
+            self.scanner.seek(key)
+        })?;
         Ok(())
     }
 }
