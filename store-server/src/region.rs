@@ -418,10 +418,6 @@ impl Region {
             Bound::Inclusive(r) | Bound::Exclusive(r) => Some(r.as_slice()),
         };
         let now = crate::now_ms();
-        // A single-row read (a get) skips files by Bloom filter and ends at the row.
-        let single_row = hi_row
-            .filter(|h| *h == lo)
-            .map(bytes::Bytes::copy_from_slice);
         let mut children = Vec::with_capacity(4);
         // Whether every cell the sources hold is visible: at most one plain file per
         // family, wholly inside the time range and the TTL.
@@ -432,8 +428,7 @@ impl Region {
                 continue;
             }
             let from = children.len();
-            let range = (lo, hi_row, single_row.as_ref());
-            store.cursors(&mut children, read_point, range, scan.cache_blocks)?;
+            store.cursors(&mut children, read_point, lo, hi_row, scan.cache_blocks)?;
             plain &= match &children[from..] {
                 [] => true,
                 [SourceCursor::File(f)] => f.plain_time_range().is_some_and(|(min, max)| {

@@ -262,19 +262,21 @@ impl Store {
     }
 
     /// Adds to `out` cursors over everything a reader at `read_point` may see, limited to
-    /// files that may hold rows in `[lo, hi]` (`range`); for a single-row read (`range`'s
-    /// third part: the row, `lo == hi`) the Bloom filter skips files too, and file cursors
-    /// end at the row. `cache_blocks` as [`StoreFile::cursor`].
+    /// files that may hold rows in `[lo, hi]`; for a single-row read (`lo == hi`) the Bloom
+    /// filter skips files too, and file cursors end at the row. `cache_blocks` as
+    /// [`StoreFile::cursor`].
     pub fn cursors(
         &self,
         out: &mut Vec<SourceCursor>,
         read_point: u64,
-        (lo, hi, single): (&[u8], Option<&[u8]>, Option<&bytes::Bytes>),
+        lo: &[u8],
+        hi: Option<&[u8]>,
         cache_blocks: bool,
     ) -> Result<()> {
         // Read under the lock rather than through a copy of the state: a get then clones
         // only the handles of the sources it reads.
         let st = self.state.read();
+        let single = hi.filter(|h| *h == lo);
         // A memstore without the row (or empty) holds nothing this reader may see: a
         // write is added to the memstore before the read point can pass it.
         let holds = |m: &MemStore| !m.is_empty() && single.is_none_or(|row| m.may_contain_row(row));
@@ -283,6 +285,7 @@ impl Store {
                 out.push(SourceCursor::Mem(MemCursor::new(m.clone(), read_point)));
             }
         }
+        let mut last_row = None;
         for f in st.files.iter().rev() {
             if !f.overlaps_rows(lo, hi) {
                 continue;
@@ -294,6 +297,8 @@ impl Store {
             }
             let mut cursor = f.cursor(cache_blocks);
             if let Some(row) = single {
+                // One copy of the row for all the store's files.
+                let row = last_row.get_or_insert_with(|| bytes::Bytes::copy_from_slice(row));
                 cursor.end_after_row(row.clone());
             }
             out.push(SourceCursor::File(cursor));
