@@ -5,7 +5,7 @@
 //!
 //! The CSV ([`crate::csvgen`]) is generated once per invocation. Each run, every peer starts
 //! from nothing (a fresh store root, DB directory or output file), and its output is
-//! deleted afterwards.
+//! deleted afterwards. Basalt and DuckDB each run in a fresh process every time.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -132,6 +132,10 @@ impl Facts {
 
 /// Basalt's import; `fast_diff` = into a family with FAST_DIFF block encoding (peer key
 /// `basalt-fd`) instead of the default NONE (`basalt`).
+///
+/// Every run is a fresh process (this binary's hidden `import-once`), as every `basalt
+/// import` is and as every DuckDB run is: an import in a process that already imported
+/// would find its sort buffer's memory mapped and warm, which no user's import does.
 fn basalt_import(
     args: &ImportArgs,
     csv: &Path,
@@ -140,15 +144,92 @@ fn basalt_import(
     facts: &mut Facts,
 ) -> Result<Timing> {
     let key = if fast_diff { "basalt-fd" } else { "basalt" };
-    let mut family = engine::family();
+    let root = scratch.fresh("root")?;
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.arg("import-once")
+        .arg("--csv")
+        .arg(csv)
+        .arg("--root")
+        .arg(&root)
+        .arg("--regions")
+        .arg(args.regions.to_string())
+        .arg("--threads")
+        .arg(args.threads.to_string());
+    if let Some(m) = args.memory {
+        cmd.arg("--memory").arg(m.to_string());
+    }
     if fast_diff {
+        cmd.arg("--fast-diff");
+    }
+    let out = cmd.output()?;
+    if !out.status.success() {
+        return Err(format!(
+            "import-once failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+        .into());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |name: &str| -> Result<&str> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(": "))
+            .ok_or_else(|| format!("import-once printed no {name}: {text}").into())
+    };
+    let num = |name: &str| -> Result<u64> { Ok(field(name)?.parse::<u64>()?) };
+    check("import rows", num("rows")?, args.rows)?;
+    check(
+        "import cells",
+        num("cells")?,
+        args.rows * csvgen::VALUE_FIELDS as u64,
+    )?;
+    facts.rss.push((key, num("rss")?));
+    facts.set_output(key, num("hfile_bytes")?);
+    let phases = field("phases")?.to_string();
+    facts.phases.retain(|(k, _)| *k != key);
+    facts.phases.push((key, phases));
+    facts.shape = field("shape")?.to_string();
+    remove(&root)?;
+    Ok(Timing {
+        wall: std::time::Duration::from_nanos(num("wall_ns")?),
+        cpu: std::time::Duration::from_nanos(num("cpu_ns")?),
+    })
+}
+
+/// Arguments of the hidden `bench import-once`: one Basalt import, in this process.
+#[derive(clap::Args, Debug)]
+pub struct ImportOnceArgs {
+    /// The CSV (as `bench import` generates it).
+    #[arg(long)]
+    csv: PathBuf,
+    /// Store root (created).
+    #[arg(long)]
+    root: PathBuf,
+    /// Regions the table is created with.
+    #[arg(long)]
+    regions: usize,
+    /// Worker threads (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Memory budget in bytes (default: the CLI's).
+    #[arg(long)]
+    memory: Option<usize>,
+    /// Create the family with FAST_DIFF block encoding.
+    #[arg(long)]
+    fast_diff: bool,
+}
+
+/// Runs one import timed from the call to its return and prints `name: value` lines that
+/// [`basalt_import`] reads.
+pub fn import_once(args: &ImportOnceArgs) -> Result<()> {
+    let mut family = engine::family();
+    if args.fast_diff {
         family.data_block_encoding = "FAST_DIFF".to_string();
     }
-    let root = scratch.fresh("root")?;
-    let conn = engine::open(&root, true)?;
+    let conn = engine::open(&args.root, true)?;
     let opts = ImportOptions {
         table: TABLE.to_string(),
-        inputs: vec![csv.to_path_buf()],
+        inputs: vec![args.csv.clone()],
         source: SourceOptions {
             format: Some(Format::Csv),
             header: false,
@@ -167,14 +248,6 @@ fn basalt_import(
     let sw = Stopwatch::start();
     let summary = bulkload::run_import(&conn, &opts)?;
     let timing = sw.timing();
-    facts.rss.push((key, rss.peak_growth().unwrap_or(0)));
-    check("import rows", summary.rows, args.rows)?;
-    check(
-        "import cells",
-        summary.cells,
-        args.rows * csvgen::VALUE_FIELDS as u64,
-    )?;
-    facts.set_output(key, summary.hfile_bytes);
     let phases = summary
         .times
         .phases
@@ -182,10 +255,15 @@ fn basalt_import(
         .map(|(n, d)| format!("{n} {:.1}s", d.as_secs_f64()))
         .collect::<Vec<_>>()
         .join(", ");
-    facts.phases.retain(|(k, _)| *k != key);
-    facts.phases.push((key, phases));
-    facts.shape = format!(
-        "{} regions, {} HFiles, {} spills, sort buffer peak {:.0} MiB of a {:.0} MiB budget",
+    println!("wall_ns: {}", timing.wall.as_nanos());
+    println!("cpu_ns: {}", timing.cpu.as_nanos());
+    println!("rss: {}", rss.peak_growth().unwrap_or(0));
+    println!("rows: {}", summary.rows);
+    println!("cells: {}", summary.cells);
+    println!("hfile_bytes: {}", summary.hfile_bytes);
+    println!("phases: {phases}");
+    println!(
+        "shape: {} regions, {} HFiles, {} spills, sort buffer peak {:.0} MiB of a {:.0} MiB budget",
         summary.regions,
         summary.hfiles,
         summary.spills,
@@ -193,9 +271,7 @@ fn basalt_import(
         summary.memory_budget as f64 / 1048576.0
     );
     conn.close()?;
-    drop(conn);
-    remove(&root)?;
-    Ok(timing)
+    Ok(())
 }
 
 fn put_path(args: &ImportArgs, csv: &Path, scratch: &Scratch, facts: &mut Facts) -> Result<Timing> {
@@ -477,8 +553,9 @@ fn render(
     let _ = writeln!(
         out,
         "\nMB = 10^6 bytes of CSV input. DuckDB's times are measured inside Python around the \
-         query; its RSS column is the Python process's peak RSS (ru_maxrss), the others are peak \
-         RSS growth of the bench process over the step (VmHWM − VmRSS after malloc_trim and a \
+         query, Basalt's inside a fresh `bench import-once` process around `run_import` (each run \
+         a new process, like each DuckDB run and each `basalt import`); DuckDB's RSS column is the Python process's peak RSS (ru_maxrss), the others are peak \
+         RSS growth of the measuring process over the step (VmHWM − VmRSS after malloc_trim and a \
          reset of VmHWM). Output: HFiles (Basalt), Parquet (DuckDB), the DB directory (RocksDB).\n"
     );
     if !busy.is_empty() {

@@ -78,6 +78,9 @@ enum Command {
     Compact(compact_cmd::CompactArgs),
     /// CSV bulk import vs DuckDB CSV→Parquet, the put path and RocksDB SST ingestion.
     Import(import_cmd::ImportArgs),
+    /// One Basalt import in this process (`bench import` runs each in a fresh one).
+    #[command(hide = true)]
+    ImportOnce(import_cmd::ImportOnceArgs),
     /// YCSB workloads A, B, C, E through the embedded Table API vs RocksDB.
     Ycsb(ycsb_cmd::YcsbArgs),
     /// SQL on a typed table vs DataFusion and DuckDB over Parquet (issue 6's query suite).
@@ -91,6 +94,7 @@ fn main() {
         Command::Scanjob(args) => scanjob_cmd::run(&args),
         Command::Compact(args) => compact_cmd::run(&args),
         Command::Import(args) => import_cmd::run(&args),
+        Command::ImportOnce(args) => import_cmd::import_once(&args),
         Command::Ycsb(args) => ycsb_cmd::run(&args),
         Command::Sql(args) => sql_cmd::run(&args),
     };
