@@ -502,20 +502,22 @@ impl Get {
     /// the newest version of every column shares one.
     pub(crate) fn row_scan(&self) -> Arc<Scan> {
         static WHOLE_ROW: LazyLock<Arc<Scan>> = LazyLock::new(|| Arc::new(Scan::default()));
-        let whole_row = self.columns.is_empty()
-            && self.time_range == TimeRange::all()
-            && self.max_versions == 1
-            && self.filter.is_none();
-        if whole_row {
+        let row_scan = self.unbounded_scan();
+        if row_scan == Scan::default() {
             return WHOLE_ROW.clone();
         }
-        Arc::new(Scan {
+        Arc::new(row_scan)
+    }
+
+    /// This get's columns, time range, versions and filter as a scan of every row.
+    fn unbounded_scan(&self) -> Scan {
+        Scan {
             columns: self.columns.clone(),
             time_range: self.time_range,
             max_versions: self.max_versions,
             filter: self.filter.clone(),
             ..Scan::default()
-        })
+        }
     }
 
     /// The equivalent one-row scan.
@@ -525,14 +527,8 @@ impl Get {
         Scan {
             start_row: self.row.clone(),
             stop_row: stop,
-            columns: self.columns.clone(),
-            time_range: self.time_range,
-            max_versions: self.max_versions,
             limit: Some(1),
-            reversed: false,
-            filter: self.filter.clone(),
-            raw: false,
-            cache_blocks: true,
+            ..self.unbounded_scan()
         }
     }
 }
