@@ -161,11 +161,76 @@ pub fn row_prefix(row: &[u8]) -> u64 {
     u64::from_be_bytes(b)
 }
 
-/// The bytes of buffered groups: the arenas of the batches that brought them, kept as
-/// they came (never copied into one buffer).
+/// A fixed-size block of anonymous memory that cells are copied into while they are read,
+/// returned to the system the moment it is dropped.
+///
+/// The sort buffer's blocks are dropped one key range at a time while the HFiles are
+/// written, so the new page-cache pages of the output can reuse them at once (a heap
+/// allocator keeps freed memory for itself). No huge pages are asked for: on this
+/// project's VMs a huge-page fault costs more than the TLB misses of gathering rows
+/// within one key range (see `bench/RESULTS.md`, import Update 6).
+#[derive(Debug)]
+pub struct Chunk {
+    map: memmap2::MmapMut,
+    len: usize,
+}
+
+impl Chunk {
+    /// An empty chunk with room for `cap` bytes (at least one).
+    pub fn with_capacity(cap: usize) -> Result<Chunk> {
+        let map = memmap2::MmapMut::map_anon(cap.max(1))
+            .map_err(|e| Error::Internal(format!("cannot map {cap} bytes of memory: {e}")))?;
+        Ok(Chunk { map, len: 0 })
+    }
+
+    /// Bytes still free.
+    pub fn room(&self) -> usize {
+        self.map.len() - self.len
+    }
+
+    /// Bytes reserved (its size, used or not).
+    pub fn capacity(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Appends `bytes` if they fit; returns where they start.
+    pub fn push(&mut self, bytes: &[u8]) -> Option<usize> {
+        let at = self.len;
+        self.map
+            .get_mut(at..at + bytes.len())?
+            .copy_from_slice(bytes);
+        self.len += bytes.len();
+        Some(at)
+    }
+
+    /// The bytes appended so far.
+    pub fn bytes(&self) -> &[u8] {
+        &self.map[..self.len]
+    }
+}
+
+/// One block of an [`Arena`].
+#[derive(Debug)]
+enum Block {
+    Heap(Vec<u8>),
+    Mapped(Chunk),
+}
+
+impl Block {
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Block::Heap(v) => v,
+            Block::Mapped(c) => c.bytes(),
+        }
+    }
+}
+
+/// The bytes of buffered groups: the blocks that brought them, kept as they came (never
+/// copied into one buffer).
 #[derive(Debug, Default)]
 pub struct Arena {
-    chunks: Vec<Vec<u8>>,
+    blocks: Vec<Block>,
     bytes: usize,
 }
 
@@ -173,8 +238,18 @@ impl Arena {
     /// Keeps `chunk`; returns the value to add to the offsets of the groups in it.
     pub fn push(&mut self, chunk: Vec<u8>) -> u64 {
         self.bytes += chunk.capacity();
-        self.chunks.push(chunk);
-        ((self.chunks.len() - 1) as u64) << 32
+        self.keep(Block::Heap(chunk))
+    }
+
+    /// Keeps a mapped `chunk`, as [`Arena::push`].
+    pub fn push_chunk(&mut self, chunk: Chunk) -> u64 {
+        self.bytes += chunk.capacity();
+        self.keep(Block::Mapped(chunk))
+    }
+
+    fn keep(&mut self, block: Block) -> u64 {
+        self.blocks.push(block);
+        ((self.blocks.len() - 1) as u64) << 32
     }
 
     /// Bytes held (by capacity).
@@ -186,9 +261,9 @@ impl Arena {
     #[inline]
     pub fn data(&self, g: &Group) -> &[u8] {
         let start = g.off as u32 as usize;
-        self.chunks
+        self.blocks
             .get((g.off >> 32) as usize)
-            .and_then(|c| c.get(start..start + g.len as usize))
+            .and_then(|c| c.bytes().get(start..start + g.len as usize))
             .unwrap_or_default()
     }
 
@@ -266,6 +341,13 @@ impl Batch {
             groups: Vec::with_capacity(bytes / 128 + 1),
             ..Batch::default()
         }
+    }
+
+    /// Empties the batch, keeping its memory.
+    pub fn clear(&mut self) {
+        self.arena.clear();
+        self.groups.clear();
+        (self.rows, self.cells, self.bytes_in) = (0, 0, 0);
     }
 
     /// Memory held (arena + groups), by length.

@@ -3,6 +3,7 @@
 //! as `DIR/<family>/<hfile>` — the layout `basalt load` (and HBase's bulk load) expects.
 //! Region × family tasks run in parallel.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -10,11 +11,11 @@ use std::sync::Arc;
 use hfile::{CellSlices, CellView, Reader, Writer, WriterOptions};
 use rayon::prelude::*;
 
-use crate::cells::{Arena, CellOut, ColumnTable, Group};
+use crate::cells::{CellOut, ColumnTable};
 use crate::error::{Error, Result};
 use crate::partition::Regions;
 use crate::row_sort::for_each_row;
-use crate::sort::{family_ranges, open_runs, Run, RunMerge, Sorted};
+use crate::sort::{family_ranges, open_runs, Bucket, Run, RunMerge, Sorted};
 
 /// How to write the output files.
 #[derive(Clone, Debug)]
@@ -184,19 +185,18 @@ impl<'a> RollingWriter<'a> {
     }
 }
 
-/// Writes the sorted cells as HFiles, one set per (region, family), in parallel.
+/// Writes the sorted cells as HFiles, one set per (region, family), in parallel. The
+/// memory of in-memory buckets is given back as each is written.
 pub fn write_output(
-    sorted: &Sorted,
+    sorted: Sorted,
     table: &ColumnTable,
     regions: &Regions,
     cfg: &OutputConfig,
     cells_written: &AtomicU64,
 ) -> Result<Vec<WrittenFile>> {
     let mut files = match sorted {
-        Sorted::Memory { arena, groups } => {
-            write_from_memory(arena, groups, table, regions, cfg, cells_written)?
-        }
-        Sorted::Runs(runs) => write_from_runs(runs, table, regions, cfg, cells_written)?,
+        Sorted::Memory(buckets) => write_from_memory(buckets, table, regions, cfg, cells_written)?,
+        Sorted::Runs(runs) => write_from_runs(&runs, table, regions, cfg, cells_written)?,
     };
     files.sort_by(|a, b| (&a.family, a.region, &a.path).cmp(&(&b.family, b.region, &b.path)));
     Ok(files)
@@ -212,39 +212,52 @@ fn options_for(cfg: &OutputConfig, fam: u16, tasks: usize) -> WriterOptions {
     o
 }
 
+/// The ranges of one bucket's groups that one (family, region) writes.
+type Segment = (Arc<Bucket>, usize, usize);
+
 fn write_from_memory(
-    arena: &Arena,
-    groups: &[Group],
+    buckets: Vec<Bucket>,
     table: &ColumnTable,
     regions: &Regions,
     cfg: &OutputConfig,
     cells_written: &AtomicU64,
 ) -> Result<Vec<WrittenFile>> {
-    // Tasks: (family, region, group range).
-    let mut tasks = Vec::new();
-    for (fam, start, end) in family_ranges(groups) {
-        let fam_groups = &groups[start..end];
-        let mut s = 0;
-        while let Some(first) = fam_groups.get(s) {
-            let region = regions.index_of(arena.row(first));
-            let span = &regions.spans()[region];
-            let e = if span.end.is_empty() {
-                fam_groups.len()
-            } else {
-                s + fam_groups[s..].partition_point(|g| arena.row(g) < span.end.as_slice())
-            };
-            tasks.push((fam, region, start + s, start + e));
-            s = e;
+    // Tasks: per (family, region), its segments in key order.
+    let mut tasks: BTreeMap<(u16, usize), Vec<Segment>> = BTreeMap::new();
+    for bucket in buckets.into_iter().map(Arc::new) {
+        for (fam, start, end) in family_ranges(&bucket.groups) {
+            let fam_groups = &bucket.groups[start..end];
+            let mut s = 0;
+            while let Some(first) = fam_groups.get(s) {
+                let region = regions.index_of(bucket.arena.row(first));
+                let span = &regions.spans()[region];
+                let e = if span.end.is_empty() {
+                    fam_groups.len()
+                } else {
+                    s + fam_groups[s..]
+                        .partition_point(|g| bucket.arena.row(g) < span.end.as_slice())
+                };
+                let segment = (Arc::clone(&bucket), start + s, start + e);
+                tasks.entry((fam, region)).or_default().push(segment);
+                s = e;
+            }
         }
     }
+    // Each bucket now lives until the last task writing from it is done with it.
     let n = tasks.len();
     let results: Vec<Result<Vec<WrittenFile>>> = tasks
-        .par_iter()
-        .map(|&(fam, region, s, e)| {
+        .into_iter()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|((fam, region), segments)| {
             let family = table.family_name(fam);
             let mut w =
                 RollingWriter::new(cfg, family, options_for(cfg, fam, n), region, cells_written);
-            for_each_row(arena, &groups[s..e], |cells| w.append_row(table, cells))?;
+            for (bucket, s, e) in segments {
+                for_each_row(&bucket.arena, &bucket.groups[s..e], |cells| {
+                    w.append_row(table, cells)
+                })?;
+            }
             w.finish()
         })
         .collect();

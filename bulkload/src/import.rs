@@ -15,6 +15,7 @@ use hfile::cell::to_string_binary;
 use store_server::schema::FamilyDescriptor;
 use store_server::typed::TypedSchema;
 
+use crate::bucket::{Bounds, Router};
 use crate::cells::{ColumnTable, RowBuilder};
 use crate::error::{Error, Result};
 use crate::hfiles::{write_output, OutputConfig};
@@ -236,7 +237,8 @@ fn check_families(
     Ok(())
 }
 
-struct ReadOutcome {
+struct ReadOutcome<'t> {
+    sorter: Sorter<'t>,
     sampler: Option<Sampler>,
     bad_lines: u64,
     rows: u64,
@@ -244,6 +246,81 @@ struct ReadOutcome {
 
 /// Default of [`ImportOptions::piece_size`].
 pub const DEFAULT_PIECE_SIZE: u64 = 8 << 20;
+
+/// Most key-range buckets of the sort buffer (see [`crate::bucket`]).
+const MAX_BUCKETS: u64 = 32;
+
+/// Bytes at the start of every piece of a CSV/TSV input whose row keys set the bounds of
+/// the buckets.
+const SAMPLE_BYTES: u64 = 256 << 10;
+
+/// The bounds of about one bucket per eight pieces of input (`piece_size`), from the row
+/// keys of the first records of every CSV/TSV unit. Other formats are not sampled; with
+/// no sample there is one bucket.
+fn bucket_bounds(
+    opts: &ImportOptions,
+    plan: &Plan,
+    units: &[Unit],
+    default_ts: i64,
+    piece_size: u64,
+) -> Result<Bounds> {
+    let bytes: u64 = plan.files.iter().map(|f| f.size).sum();
+    let n = (bytes / piece_size.max(1) / 8).clamp(1, MAX_BUCKETS) as usize;
+    if n == 1 {
+        return Ok(Bounds::default());
+    }
+    let (tx, _rx) = crossbeam_channel::unbounded::<Msg>();
+    let never = AtomicUsize::new(usize::MAX);
+    let bytes_done = AtomicU64::new(0);
+    let mut rows = Vec::new();
+    for unit in units {
+        let file = &plan.files[unit.file];
+        if !matches!(file.format, Format::Csv | Format::Tsv) {
+            continue;
+        }
+        let piece = unit
+            .piece
+            .unwrap_or_else(|| source::csv::Piece::whole(file));
+        let piece = source::csv::Piece {
+            end: piece.end.min(piece.start + SAMPLE_BYTES),
+            ..piece
+        };
+        let builder = RowBuilder::new(
+            &plan.mappings[unit.file],
+            &plan.table,
+            default_ts,
+            opts.salt_buckets,
+        )?;
+        let cancel = Cancel {
+            failed: &never,
+            unit: 0,
+        };
+        let mut ctx = ReadCtx::new(
+            unit.file,
+            &file.path,
+            builder,
+            usize::MAX,
+            &tx,
+            true,
+            false,
+            cancel,
+            None,
+            None,
+            &bytes_done,
+        );
+        // A sample only balances the buckets: what cannot be read here is reported by
+        // the read itself.
+        if source::csv::read(file, &opts.source, piece, &mut ctx).is_ok() {
+            let batch = ctx.into_batch();
+            rows.extend(batch.groups.iter().map(|g| {
+                let start = g.off as usize;
+                let end = start + g.row_len as usize;
+                batch.arena.get(start..end).unwrap_or_default().to_vec()
+            }));
+        }
+    }
+    Ok(Bounds::from_sample(rows, n))
+}
 
 /// What one reader thread reads: a file, or a piece of a CSV/TSV file.
 struct Unit {
@@ -278,19 +355,22 @@ fn units(plan: &Plan, threads: usize, piece_size: u64, split: bool) -> Result<Ve
 /// piece of one each. Fails with [`Error::UnsplittableInput`] if a piece did not start at
 /// a record boundary.
 #[allow(clippy::too_many_arguments)]
-fn read_phase(
+fn read_phase<'t>(
     opts: &ImportOptions,
-    plan: &Plan,
-    sorter: &mut Sorter<'_>,
+    plan: &'t Plan,
+    sort_budget: usize,
+    spill_dir: &Path,
     default_ts: i64,
     threads: usize,
     batch_limit: usize,
     sample_k: Option<usize>,
     split: bool,
     bar: &PhaseBar,
-) -> Result<ReadOutcome> {
+) -> Result<ReadOutcome<'t>> {
     let piece_size = opts.piece_size.unwrap_or(DEFAULT_PIECE_SIZE);
     let units = units(plan, threads, piece_size, split)?;
+    let bounds = Arc::new(bucket_bounds(opts, plan, &units, default_ts, piece_size)?);
+    let chunk_size = (2 * batch_limit).clamp(16 << 10, 2 << 20);
     let (tx, rx) = bounded::<Msg>(threads.max(1));
     let next = AtomicUsize::new(0);
     let failed = AtomicUsize::new(usize::MAX);
@@ -304,6 +384,7 @@ fn read_phase(
     };
     let readers = threads.clamp(1, units.len().max(1));
     let mut outcome = ReadOutcome {
+        sorter: Sorter::new(&plan.table, sort_budget, bounds.len(), spill_dir),
         sampler: sample_k.map(Sampler::new),
         bad_lines: 0,
         rows: 0,
@@ -324,17 +405,29 @@ fn read_phase(
         for _ in 0..readers {
             let tx = tx.clone();
             let (next, failed, bytes_done, units) = (&next, &failed, &bytes_done, &units);
+            let mut router = Router::new(Arc::clone(&bounds), chunk_size);
             handles.push(s.spawn(move || {
                 let mut sampler = sample_k.map(Sampler::new);
                 let mut stops = Vec::new();
+                let finish = |router: &mut Router| {
+                    let mut parts = Vec::new();
+                    router.finish(&mut parts);
+                    let msg = Msg::Parts {
+                        parts,
+                        rows: 0,
+                        cells: 0,
+                    };
+                    tx.send(msg)
+                        .map_err(|_| (usize::MAX, Error::Internal("import cancelled".into())))
+                };
                 loop {
                     let u = next.fetch_add(1, Ordering::Relaxed);
                     let cancel = Cancel { failed, unit: u };
                     let Some(unit) = units.get(u) else {
-                        return (Ok(()), sampler, stops);
+                        return (finish(&mut router), sampler, stops);
                     };
                     if cancel.is_set() {
-                        return (Ok(()), sampler, stops);
+                        return (finish(&mut router), sampler, stops);
                     }
                     let r = read_one(
                         opts,
@@ -346,6 +439,7 @@ fn read_phase(
                         keep_text,
                         cancel,
                         sampler.as_mut(),
+                        &mut router,
                         bytes_done,
                     );
                     match r {
@@ -361,10 +455,14 @@ fn read_phase(
         drop(tx);
         loop {
             match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(Msg::Batch(b)) => {
-                    outcome.rows += b.rows;
-                    if first_err.is_none() {
-                        if let Err(e) = sorter.push(b) {
+                Ok(Msg::Parts { parts, rows, cells }) => {
+                    outcome.rows += rows;
+                    outcome.sorter.count_cells(cells);
+                    for part in parts {
+                        if first_err.is_some() {
+                            break;
+                        }
+                        if let Err(e) = outcome.sorter.push(part) {
                             keep_err(&mut first_err, 0, e);
                         }
                     }
@@ -455,6 +553,7 @@ fn read_one(
     keep_text: bool,
     cancel: Cancel<'_>,
     sampler: Option<&mut Sampler>,
+    router: &mut Router,
     bytes_done: &AtomicU64,
 ) -> Result<u64> {
     let i = unit.file;
@@ -471,6 +570,7 @@ fn read_one(
         keep_text,
         cancel,
         sampler,
+        Some(router),
         bytes_done,
     );
     match file.format {
@@ -637,12 +737,12 @@ fn import_in_pool(
             .clamp(2_000, 200_000)
     });
     let timer = PhaseTimes::start("read");
-    let mut sorter = Sorter::new(&plan.table, sort_budget, &spill.path);
     let bar = PhaseBar::new(opts.progress, "read", summary.bytes_in, true);
     let outcome = read_phase(
         opts,
         &plan,
-        &mut sorter,
+        sort_budget,
+        &spill.path,
         ts,
         threads,
         batch_limit,
@@ -654,7 +754,8 @@ fn import_in_pool(
     summary.bad_lines = outcome.bad_lines;
     timer.stop(&mut times);
     let timer = PhaseTimes::start("sort");
-    let (sorted, stats) = sorter.finish()?;
+    summary.sort_buckets = outcome.sorter.buckets();
+    let (sorted, stats) = outcome.sorter.finish()?;
     summary.spills = stats.spills;
     summary.peak_buffer_bytes = stats.peak_buffer_bytes;
     summary.duplicate_cells = stats.duplicates;
@@ -712,13 +813,12 @@ fn import_in_pool(
                 std::thread::sleep(Duration::from_millis(100));
             }
         });
-        let r = write_output(&sorted, &plan.table, &regions, &cfg, &cells_written);
+        let r = write_output(sorted, &plan.table, &regions, &cfg, &cells_written);
         done.store(true, Ordering::Relaxed);
         r
     })?;
     bar.set(cells_written.load(Ordering::Relaxed));
     bar.finish();
-    drop(sorted);
     drop(spill);
     summary.cells = files.iter().map(|f| f.cells).sum();
     summary.hfiles = files.len();

@@ -8,7 +8,8 @@
 //! 2. [`source`] — readers for [`source::csv`], [`source::parquet`] and [`source::jsonl`],
 //!    parallel over files and over pieces of large CSV/TSV files, with bad-line handling (abort naming file:line:column, or skip
 //!    and record the original text and reason).
-//! 3. [`cells`] — records become compact cells in memory.
+//! 3. [`cells`] — records become compact cells in memory, routed into key-range
+//!    [`bucket`]s whose memory is given back as soon as their HFiles are written.
 //! 4. [`sort`] — a parallel (rayon) external sort bounded by a memory budget: spilled runs
 //!    are LZ4 HFiles merged with a k-way merge; [`row_sort`] orders a buffer by sorting
 //!    its records' rows rather than every cell.
@@ -35,6 +36,7 @@
 //! When two records write the same cell, the later in input order (file order, then line)
 //! wins, independent of thread timing.
 
+pub mod bucket;
 pub mod cells;
 pub mod error;
 pub mod hfiles;

@@ -110,6 +110,8 @@ pub struct ImportSummary {
     pub created_table: bool,
     /// Regions the output was partitioned into.
     pub regions: usize,
+    /// Key ranges the sort buffer was divided into (see [`crate::bucket`]).
+    pub sort_buckets: usize,
     /// Sort buffers spilled to disk.
     pub spills: usize,
     /// Largest memory the sort buffer held.
@@ -151,7 +153,8 @@ impl fmt::Display for ImportSummary {
         )?;
         writeln!(
             f,
-            "  sort       {} spill(s), peak buffer {:.1} MiB of {:.1} MiB budget",
+            "  sort       {} key range(s), {} spill(s), peak buffer {:.1} MiB of {:.1} MiB budget",
+            self.sort_buckets,
             self.spills,
             mib(self.peak_buffer_bytes as u64),
             mib(self.memory_budget as u64)

@@ -18,7 +18,8 @@ use hfile::{
 };
 use rayon::prelude::*;
 
-use crate::cells::{Arena, Batch, ColumnTable, Group, GROUP_SIZE};
+use crate::bucket::Part;
+use crate::cells::{Arena, ColumnTable, Group, GROUP_SIZE};
 use crate::error::{Error, Result};
 use crate::row_sort::{count_duplicates, for_each_row, sort_groups};
 
@@ -53,17 +54,23 @@ pub struct SortStats {
     pub duplicates: u64,
 }
 
+/// One key range of the sort buffer (see [`crate::bucket`]): its groups and the chunks
+/// holding their bytes.
+#[derive(Debug, Default)]
+pub struct Bucket {
+    /// The groups' bytes.
+    pub arena: Arena,
+    /// The groups; in family and row order once the sorter has finished.
+    pub groups: Vec<Group>,
+}
+
 /// The sorted result.
 #[derive(Debug)]
 pub enum Sorted {
-    /// Everything fit in memory: groups sorted by family and row over their arena (read
-    /// their cells with [`for_each_row`], which drops identical keys).
-    Memory {
-        /// The groups' bytes.
-        arena: Arena,
-        /// Groups in family and row order.
-        groups: Vec<Group>,
-    },
+    /// Everything fit in memory: the buckets in key order, each one's groups sorted by
+    /// family and row over its arena (read their cells with [`for_each_row`], which drops
+    /// identical keys).
+    Memory(Vec<Bucket>),
     /// Spilled runs, per family index.
     Runs(Vec<Vec<Run>>),
 }
@@ -72,8 +79,9 @@ pub enum Sorted {
 pub struct Sorter<'t> {
     table: &'t ColumnTable,
     budget: usize,
-    arena: Arena,
-    groups: Vec<Group>,
+    buckets: Vec<Bucket>,
+    /// Bytes held: chunk capacities plus groups.
+    used: usize,
     spill_dir: PathBuf,
     run_block_size: usize,
     max_fan_in: usize,
@@ -81,25 +89,40 @@ pub struct Sorter<'t> {
     stats: SortStats,
 }
 
-fn fresh<T>(cap: usize) -> Vec<T> {
+/// `n` empty buckets whose groups can grow to `budget` bytes in all without moving.
+fn fresh_buckets(n: usize, budget: usize) -> Vec<Bucket> {
     // Capacity is only reserved address space until written, so reserving the budget up
-    // front costs nothing; fall back to a growing vector if even that is refused.
-    let mut v = Vec::new();
-    if v.try_reserve_exact(cap).is_err() {
-        v = Vec::new();
-    }
-    v
+    // front costs nothing; fall back to growing vectors if even that is refused.
+    let cap = budget / GROUP_SIZE / n.max(1);
+    (0..n.max(1))
+        .map(|_| {
+            let mut groups = Vec::new();
+            if groups.try_reserve_exact(cap).is_err() {
+                groups = Vec::new();
+            }
+            Bucket {
+                arena: Arena::default(),
+                groups,
+            }
+        })
+        .collect()
 }
 
 impl<'t> Sorter<'t> {
-    /// A sorter holding at most `budget` bytes of cells, spilling into `spill_dir`.
-    pub fn new(table: &'t ColumnTable, budget: usize, spill_dir: &Path) -> Sorter<'t> {
+    /// A sorter holding at most `budget` bytes of cells in `buckets` key ranges, spilling
+    /// into `spill_dir`.
+    pub fn new(
+        table: &'t ColumnTable,
+        budget: usize,
+        buckets: usize,
+        spill_dir: &Path,
+    ) -> Sorter<'t> {
         let budget = budget.max(64 * 1024);
         Sorter {
             table,
             budget,
-            arena: Arena::default(),
-            groups: fresh(budget / GROUP_SIZE),
+            buckets: fresh_buckets(buckets, budget),
+            used: 0,
             spill_dir: spill_dir.to_path_buf(),
             run_block_size: (budget / (8 * MAX_FAN_IN)).clamp(4096, 64 * 1024),
             max_fan_in: MAX_FAN_IN,
@@ -119,61 +142,86 @@ impl<'t> Sorter<'t> {
         &self.stats
     }
 
-    fn used(&self) -> usize {
-        self.arena.bytes() + self.groups.len() * GROUP_SIZE
+    /// Number of key-range buckets.
+    pub fn buckets(&self) -> usize {
+        self.buckets.len()
     }
 
-    /// Adds a batch, spilling the buffer first if the batch would not fit the budget. The
-    /// batch's arena is kept as it is (no copy).
-    pub fn push(&mut self, mut batch: Batch) -> Result<()> {
-        if batch.arena.capacity() > batch.arena.len() + batch.arena.len() / 4 {
-            batch.arena.shrink_to_fit();
-        }
-        let needed = batch.arena.capacity() + batch.groups.len() * GROUP_SIZE;
-        if self.used() + needed > self.budget && !self.groups.is_empty() {
+    /// Counts `cells` read (the cells of the parts pushed, before duplicates are removed).
+    pub fn count_cells(&mut self, cells: u64) {
+        self.stats.cells_in += cells;
+    }
+
+    /// Adds a filled chunk of one bucket, spilling the buffer first if it would not fit
+    /// the budget. The chunk is kept as it is (no copy).
+    pub fn push(&mut self, part: Part) -> Result<()> {
+        let needed = part.chunk.capacity() + part.groups.len() * GROUP_SIZE;
+        if self.used + needed > self.budget && self.used > 0 {
             self.spill()?;
         }
-        self.stats.cells_in += batch.cells;
-        if batch.groups.is_empty() {
-            return Ok(());
-        }
-        let base = self.arena.push(batch.arena);
-        self.groups.extend(batch.groups.iter().map(|g| Group {
+        let Some(bucket) = self.buckets.get_mut(part.bucket) else {
+            return Err(Error::Internal(format!("no bucket {}", part.bucket)));
+        };
+        let base = bucket.arena.push_chunk(part.chunk);
+        bucket.groups.extend(part.groups.iter().map(|g| Group {
             off: g.off | base,
             ..*g
         }));
-        self.stats.peak_buffer_bytes = self.stats.peak_buffer_bytes.max(self.used());
+        self.used += needed;
+        self.stats.peak_buffer_bytes = self.stats.peak_buffer_bytes.max(self.used);
         Ok(())
+    }
+
+    /// Sorts every bucket's groups, on all cores.
+    fn sort_buckets(&mut self) {
+        self.buckets
+            .par_iter_mut()
+            .for_each(|b| sort_groups(&b.arena, &mut b.groups));
     }
 
     /// Sorts the buffer and writes one run per family, then empties the buffer.
     fn spill(&mut self) -> Result<()> {
-        sort_groups(&self.arena, &mut self.groups);
+        self.sort_buckets();
         std::fs::create_dir_all(&self.spill_dir).map_err(|e| Error::io(&self.spill_dir, e))?;
         let n = self.stats.spills;
-        let ranges = family_ranges(&self.groups);
-        let (arena, groups, table) = (&self.arena, &self.groups, self.table);
+        let (buckets, table) = (&self.buckets, self.table);
         let opts = run_options(self.run_block_size);
-        let written: Vec<Result<(Run, u64, u64)>> = ranges
-            .par_iter()
-            .map(|&(fam, s, e)| {
+        let families = table.families.len() as u16;
+        let written: Vec<Result<(Run, u64, u64)>> = (0..families)
+            .into_par_iter()
+            .filter_map(|fam| {
+                // The family's groups in key order: its range in each bucket, in turn.
+                let ranges: Vec<(&Bucket, usize, usize)> = buckets
+                    .iter()
+                    .flat_map(|b| {
+                        family_ranges(&b.groups)
+                            .into_iter()
+                            .filter(|r| r.0 == fam)
+                            .map(move |(_, s, e)| (b, s, e))
+                    })
+                    .collect();
+                if ranges.is_empty() {
+                    return None;
+                }
                 let path = self.spill_dir.join(format!("run-{n:06}-{fam:04}.hfile"));
-                let mut w = Writer::create(&path, opts.clone())?;
-                let mut cells = 0u64;
-                let dups = for_each_row(arena, &groups[s..e], |row| {
-                    cells += row.len() as u64;
-                    table.append_row(&mut w, row, true)
-                })?;
-                let summary = w.finish()?;
-                Ok((
-                    Run {
+                let write = || -> Result<(Run, u64, u64)> {
+                    let mut w = Writer::create(&path, opts.clone())?;
+                    let (mut cells, mut dups) = (0u64, 0u64);
+                    for (b, s, e) in ranges {
+                        dups += for_each_row(&b.arena, &b.groups[s..e], |row| {
+                            cells += row.len() as u64;
+                            table.append_row(&mut w, row, true)
+                        })?;
+                    }
+                    let summary = w.finish()?;
+                    let run = Run {
                         family: fam,
-                        path,
+                        path: path.clone(),
                         cells,
-                    },
-                    summary.file_size,
-                    dups,
-                ))
+                    };
+                    Ok((run, summary.file_size, dups))
+                };
+                Some(write())
             })
             .collect();
         for r in written {
@@ -188,8 +236,8 @@ impl<'t> Sorter<'t> {
         self.stats.spills += 1;
         // Fresh allocations: the old pages go back to the system, so the resident size
         // never exceeds the budget whatever the mix of keys and values.
-        self.arena = Arena::default();
-        self.groups = fresh(self.budget / GROUP_SIZE);
+        self.buckets = fresh_buckets(self.buckets.len(), self.budget);
+        self.used = 0;
         Ok(())
     }
 
@@ -197,17 +245,19 @@ impl<'t> Sorter<'t> {
     /// every family to at most [`MAX_FAN_IN`] runs.
     pub fn finish(mut self) -> Result<(Sorted, SortStats)> {
         if self.stats.spills == 0 {
-            let arena = std::mem::take(&mut self.arena);
-            let mut groups = std::mem::take(&mut self.groups);
-            sort_groups(&arena, &mut groups);
-            self.stats.duplicates += count_duplicates(&arena, &groups);
-            return Ok((Sorted::Memory { arena, groups }, self.stats));
+            self.sort_buckets();
+            self.stats.duplicates += self
+                .buckets
+                .par_iter()
+                .map(|b| count_duplicates(&b.arena, &b.groups))
+                .sum::<u64>();
+            let buckets = std::mem::take(&mut self.buckets);
+            return Ok((Sorted::Memory(buckets), self.stats));
         }
-        if !self.groups.is_empty() {
+        if self.used > 0 {
             self.spill()?;
         }
-        self.arena = Arena::default();
-        self.groups = Vec::new();
+        self.buckets = Vec::new();
         let mut runs = std::mem::take(&mut self.runs);
         for (fam, fruns) in runs.iter_mut().enumerate() {
             let mut level = 0;
@@ -397,8 +447,8 @@ impl RunMerge {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cells::Fields;
-    use crate::cells::{ordinal, RowBuilder};
+    use crate::bucket::{Bounds, Router};
+    use crate::cells::{ordinal, Batch, Fields, RowBuilder};
     use crate::spec::{ColumnSpec, Mapping};
 
     struct Strs(Vec<String>);
@@ -446,7 +496,11 @@ mod tests {
             let row = format!("r{:05}", (i * 7919) % 2000); // rows repeat: later wins
             records.push((row, format!("a{i}"), format!("b{i}")));
         }
+        let rows = records.iter().map(|r| r.0.clone().into_bytes()).collect();
+        let bounds = std::sync::Arc::new(Bounds::from_sample(rows, 3));
         let make = |sorter: &mut Sorter<'_>, builder: &mut RowBuilder| -> Result<()> {
+            let mut router = Router::new(bounds.clone(), 4096);
+            let mut parts = Vec::new();
             for chunk in records.chunks(50).enumerate() {
                 let mut batch = Batch::default();
                 for (j, (r, a, b)) in chunk.1.iter().enumerate() {
@@ -456,35 +510,42 @@ mod tests {
                         .add(&mut f, ord, &mut batch)
                         .map_err(|e| Error::Spec(e.reason))?;
                 }
-                sorter.push(batch)?;
+                router.route(&batch, &mut parts)?;
+                sorter.count_cells(batch.cells);
+                parts.drain(..).try_for_each(|p| sorter.push(p))?;
             }
-            Ok(())
+            router.finish(&mut parts);
+            parts.into_iter().try_for_each(|p| sorter.push(p))
         };
-        let mut big = Sorter::new(&table, 64 << 20, dir.path());
+        let mut big = Sorter::new(&table, 64 << 20, bounds.len(), dir.path());
         make(&mut big, &mut builder)?;
         let (mem, mem_stats) = big.finish()?;
-        let Sorted::Memory { arena, groups } = mem else {
+        let Sorted::Memory(buckets) = mem else {
             return Err(Error::Internal("expected an in-memory sort".into()));
         };
+        assert_eq!(buckets.len(), 3);
         assert_eq!(mem_stats.duplicates, 2000);
-        let (fam, s, e) = family_ranges(&groups)[0];
-        assert_eq!(fam, 0);
         let mut mem_cells: Vec<(String, String, String)> = Vec::new();
-        for_each_row(&arena, &groups[s..e], |row| {
-            mem_cells.extend(row.iter().map(|c| {
-                (
-                    String::from_utf8_lossy(c.row).into_owned(),
-                    String::from_utf8_lossy(table.qualifier_of(c.col)).into_owned(),
-                    String::from_utf8_lossy(c.value).into_owned(),
-                )
-            }));
-            Ok::<(), Error>(())
-        })?;
+        for b in &buckets {
+            let (fam, s, e) = family_ranges(&b.groups)[0];
+            assert_eq!(fam, 0);
+            assert!(e - s > 500, "buckets hold about equal shares");
+            for_each_row(&b.arena, &b.groups[s..e], |row| {
+                mem_cells.extend(row.iter().map(|c| {
+                    (
+                        String::from_utf8_lossy(c.row).into_owned(),
+                        String::from_utf8_lossy(table.qualifier_of(c.col)).into_owned(),
+                        String::from_utf8_lossy(c.value).into_owned(),
+                    )
+                }));
+                Ok::<(), Error>(())
+            })?;
+        }
         assert_eq!(mem_cells.len(), 2000);
         // Row r00000 is written by records 0 and 2000 (7919*2000 % 2000 == 0): the later wins.
         assert_eq!(mem_cells[0].2, "a2000");
 
-        let mut small = Sorter::new(&table, 64 * 1024, dir.path()).with_max_fan_in(3);
+        let mut small = Sorter::new(&table, 64 * 1024, bounds.len(), dir.path()).with_max_fan_in(3);
         make(&mut small, &mut builder)?;
         let (spilled, stats) = small.finish()?;
         let Sorted::Runs(runs) = spilled else {

@@ -141,4 +141,49 @@ fn input_far_larger_than_memory() -> TestResult {
     Ok(())
 }
 
+/// An input cut into many key-range buckets (small pieces): the same table whether the
+/// buckets fit in memory or spill, read by one thread or three.
+#[test]
+fn input_in_many_buckets() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let conn = connect(&dir.path().join("root"))?;
+    let n = 60_000usize;
+    let mut s = String::new();
+    for k in 0..n {
+        let i = (k * 7919) % n;
+        s.push_str(&format!("r{i:06},v{i}{PAD},{}\n", i * 3));
+    }
+    let input = write_file(dir.path(), "big.csv", s.as_bytes())?;
+    for (table, threads, memory) in [
+        ("one", 1, None),
+        ("three", 3, None),
+        ("spill", 2, Some(1 << 20)),
+    ] {
+        create_table(&conn, table, &["f", "g"], &["r020000", "r050000"])?;
+        let mut opts = options(table, &input, Some("HBASE_ROW_KEY,f:a,g:b"))?;
+        opts.threads = Some(threads);
+        opts.piece_size = Some(16 << 10);
+        opts.memory = memory;
+        let summary = bulkload::run_import(&conn, &opts)?;
+        assert!(
+            summary.sort_buckets > 10,
+            "{table}: {} buckets",
+            summary.sort_buckets
+        );
+        assert_eq!(
+            summary.spills > 0,
+            memory.is_some(),
+            "{table}: {} spills",
+            summary.spills
+        );
+        assert_eq!(
+            (summary.rows, summary.cells),
+            (n as u64, 2 * n as u64),
+            "{table}"
+        );
+        assert_eq!(dump(&conn, table)?, expected_padded(n, PAD), "{table}");
+    }
+    Ok(())
+}
+
 const PAD: &str = "-padding-padding-padding";

@@ -13,6 +13,7 @@ use std::time::UNIX_EPOCH;
 
 use crossbeam_channel::Sender;
 
+use crate::bucket::{Part, Router};
 use crate::cells::{ordinal, Batch, Fields, RowBuilder};
 use crate::error::{Error, Result};
 use crate::partition::Sampler;
@@ -173,8 +174,15 @@ pub struct BadLine {
 /// What readers send to the sorter.
 #[derive(Debug)]
 pub enum Msg {
-    /// Cells ready to sort.
-    Batch(Batch),
+    /// Chunks of cells ready to sort, and the rows and cells read since the last message.
+    Parts {
+        /// Chunks that filled up (or, at a reader's end, every chunk it still had open).
+        parts: Vec<Part>,
+        /// Records that produced a row.
+        rows: u64,
+        /// Cells in those records.
+        cells: u64,
+    },
     /// A skipped record.
     Bad(BadLine),
 }
@@ -213,6 +221,8 @@ pub struct ReadCtx<'a> {
     pub keep_text: bool,
     cancel: Cancel<'a>,
     sampler: Option<&'a mut Sampler>,
+    /// Where batches go; without one they stay in the batch ([`ReadCtx::into_batch`]).
+    router: Option<&'a mut Router>,
     bytes_done: &'a AtomicU64,
     reported: u64,
     record_no: u64,
@@ -231,6 +241,7 @@ impl<'a> ReadCtx<'a> {
         keep_text: bool,
         cancel: Cancel<'a>,
         sampler: Option<&'a mut Sampler>,
+        router: Option<&'a mut Router>,
         bytes_done: &'a AtomicU64,
     ) -> ReadCtx<'a> {
         ReadCtx {
@@ -244,6 +255,7 @@ impl<'a> ReadCtx<'a> {
             keep_text,
             cancel,
             sampler,
+            router,
             bytes_done,
             reported: 0,
             record_no: 0,
@@ -324,16 +336,26 @@ impl<'a> ReadCtx<'a> {
             .map_err(|_| Error::Internal("import cancelled".into()))
     }
 
-    /// Ships the current batch.
+    /// Routes the current batch into its buckets' chunks and ships those that filled up.
     pub fn flush(&mut self) -> Result<()> {
+        let Some(router) = self.router.as_deref_mut() else {
+            return Ok(());
+        };
         if self.batch.groups.is_empty() && self.batch.rows == 0 {
             return Ok(());
         }
-        let cap = self.batch_limit.min(1 << 20);
-        let b = std::mem::replace(&mut self.batch, Batch::with_capacity(cap));
+        let mut parts = Vec::new();
+        router.route(&self.batch, &mut parts)?;
+        let (rows, cells) = (self.batch.rows, self.batch.cells);
+        self.batch.clear();
         self.tx
-            .send(Msg::Batch(b))
+            .send(Msg::Parts { parts, rows, cells })
             .map_err(|_| Error::Internal("import cancelled".into()))
+    }
+
+    /// The records read, when there is no router (a sample).
+    pub fn into_batch(self) -> Batch {
+        self.batch
     }
 }
 
