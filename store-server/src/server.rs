@@ -236,7 +236,16 @@ impl RegionServer {
                 }
             }
         }
-        let server_name = format!("embedded,{},{}", std::process::id(), crate::now_ms());
+        // A start code no earlier run used: a reopen within the same millisecond must not
+        // write into the log it is recovering.
+        let mut start_code = crate::now_ms();
+        let server_name = loop {
+            let name = format!("embedded,{},{start_code}", std::process::id());
+            if !root.join("WALs").join(&name).exists() {
+                break name;
+            }
+            start_code += 1;
+        };
         let wal = Wal::create(
             &root.join("WALs").join(&server_name),
             &root.join("oldWALs"),

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use common::{create, test_config};
-use store_server::{Connection, Get, Result};
+use store_server::{Connection, Get, Put, Result};
 
 fn row_of(i: u64) -> String {
     format!("row{:08}", (i * 7919) % 1_000_000)
@@ -105,4 +105,25 @@ fn flipped_byte_in_last_wal_record_is_cut_and_reported() -> Result<()> {
         b[n - 3] ^= 0xff;
         std::fs::write(p, b)
     })
+}
+
+/// Reopening a store right after dropping it (no clean close, so every open recovers the
+/// last one's log and starts a log of its own), again and again: every edit survives.
+#[test]
+fn back_to_back_reopens_keep_every_edit() -> Result<()> {
+    let dir = tempfile::tempdir().map_err(|e| store_server::Error::io("tempdir", e))?;
+    let conn = Connection::embedded_with_config(dir.path(), test_config())?;
+    create(&conn, "w", &["f"], 1, &[])?;
+    drop(conn);
+    for i in 0..30u64 {
+        let conn = Connection::embedded_with_config(dir.path(), test_config())?;
+        conn.table("w")?
+            .put(&Put::new(row_of(i)).add("f", "q", "v"))?;
+    }
+    let conn = Connection::embedded_with_config(dir.path(), test_config())?;
+    let t = conn.table("w")?;
+    for i in 0..30u64 {
+        assert!(!t.get(&Get::new(row_of(i)))?.is_empty(), "row {i} lost");
+    }
+    conn.close()
 }
