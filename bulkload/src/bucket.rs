@@ -89,17 +89,8 @@ impl Router {
     /// added to `full`.
     pub fn route(&mut self, batch: &Batch, full: &mut Vec<Part>) -> Result<()> {
         for g in &batch.groups {
-            let start = g.off as usize;
-            let data = batch
-                .arena
-                .get(start..start + g.len as usize)
-                .unwrap_or_default();
-            let row = &data[..(g.row_len as usize).min(data.len())];
-            let bucket = if self.bounds.is_empty() {
-                0
-            } else {
-                self.bounds.of(g.prefix, row)
-            };
+            let data = batch.data(g);
+            let bucket = self.bounds.of(g.prefix, batch.row(g));
             let slot = &mut self.open[bucket];
             if slot.as_ref().is_none_or(|p| p.chunk.room() < data.len()) {
                 if let Some(part) = slot.take() {

@@ -329,8 +329,6 @@ pub struct Batch {
     pub rows: u64,
     /// Cells in the groups.
     pub cells: u64,
-    /// Input bytes these records came from.
-    pub bytes_in: u64,
 }
 
 impl Batch {
@@ -347,7 +345,21 @@ impl Batch {
     pub fn clear(&mut self) {
         self.arena.clear();
         self.groups.clear();
-        (self.rows, self.cells, self.bytes_in) = (0, 0, 0);
+        (self.rows, self.cells) = (0, 0);
+    }
+
+    /// The bytes of group `g` (empty if `g` does not point into this batch).
+    pub fn data(&self, g: &Group) -> &[u8] {
+        let start = g.off as usize;
+        self.arena
+            .get(start..start + g.len as usize)
+            .unwrap_or_default()
+    }
+
+    /// The row key of group `g`.
+    pub fn row(&self, g: &Group) -> &[u8] {
+        let d = self.data(g);
+        &d[..(g.row_len as usize).min(d.len())]
     }
 
     /// Memory held (arena + groups), by length.

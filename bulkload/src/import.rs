@@ -312,11 +312,7 @@ fn bucket_bounds(
         // the read itself.
         if source::csv::read(file, &opts.source, piece, &mut ctx).is_ok() {
             let batch = ctx.into_batch();
-            rows.extend(batch.groups.iter().map(|g| {
-                let start = g.off as usize;
-                let end = start + g.row_len as usize;
-                batch.arena.get(start..end).unwrap_or_default().to_vec()
-            }));
+            rows.extend(batch.groups.iter().map(|g| batch.row(g).to_vec()));
         }
     }
     Ok(Bounds::from_sample(rows, n))

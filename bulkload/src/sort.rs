@@ -80,8 +80,6 @@ pub struct Sorter<'t> {
     table: &'t ColumnTable,
     budget: usize,
     buckets: Vec<Bucket>,
-    /// Bytes held: chunk capacities plus groups.
-    used: usize,
     spill_dir: PathBuf,
     run_block_size: usize,
     max_fan_in: usize,
@@ -122,7 +120,6 @@ impl<'t> Sorter<'t> {
             table,
             budget,
             buckets: fresh_buckets(buckets, budget),
-            used: 0,
             spill_dir: spill_dir.to_path_buf(),
             run_block_size: (budget / (8 * MAX_FAN_IN)).clamp(4096, 64 * 1024),
             max_fan_in: MAX_FAN_IN,
@@ -147,6 +144,14 @@ impl<'t> Sorter<'t> {
         self.buckets.len()
     }
 
+    /// Bytes held: chunk capacities plus groups.
+    fn used(&self) -> usize {
+        self.buckets
+            .iter()
+            .map(|b| b.arena.bytes() + b.groups.len() * GROUP_SIZE)
+            .sum()
+    }
+
     /// Counts `cells` read (the cells of the parts pushed, before duplicates are removed).
     pub fn count_cells(&mut self, cells: u64) {
         self.stats.cells_in += cells;
@@ -156,7 +161,8 @@ impl<'t> Sorter<'t> {
     /// the budget. The chunk is kept as it is (no copy).
     pub fn push(&mut self, part: Part) -> Result<()> {
         let needed = part.chunk.capacity() + part.groups.len() * GROUP_SIZE;
-        if self.used + needed > self.budget && self.used > 0 {
+        let used = self.used();
+        if used + needed > self.budget && used > 0 {
             self.spill()?;
         }
         let Some(bucket) = self.buckets.get_mut(part.bucket) else {
@@ -167,8 +173,7 @@ impl<'t> Sorter<'t> {
             off: g.off | base,
             ..*g
         }));
-        self.used += needed;
-        self.stats.peak_buffer_bytes = self.stats.peak_buffer_bytes.max(self.used);
+        self.stats.peak_buffer_bytes = self.stats.peak_buffer_bytes.max(self.used());
         Ok(())
     }
 
@@ -237,7 +242,6 @@ impl<'t> Sorter<'t> {
         // Fresh allocations: the old pages go back to the system, so the resident size
         // never exceeds the budget whatever the mix of keys and values.
         self.buckets = fresh_buckets(self.buckets.len(), self.budget);
-        self.used = 0;
         Ok(())
     }
 
@@ -254,7 +258,7 @@ impl<'t> Sorter<'t> {
             let buckets = std::mem::take(&mut self.buckets);
             return Ok((Sorted::Memory(buckets), self.stats));
         }
-        if self.used > 0 {
+        if self.used() > 0 {
             self.spill()?;
         }
         self.buckets = Vec::new();
