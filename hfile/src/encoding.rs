@@ -72,13 +72,48 @@ const FLAG_SAME_VALUE: u8 = 1 << 3;
 const MASK_TIMESTAMP_LENGTH: u8 = (1 << 4) | (1 << 5) | (1 << 6);
 const SHIFT_TIMESTAMP_LENGTH: u8 = 4;
 
+/// One cell as a [`BlockEncoder`] takes it, with the key of the cell before.
+#[derive(Clone, Copy, Debug)]
+pub struct EncoderCell<'a> {
+    /// Serialized `KeyValue` key.
+    pub key: &'a [u8],
+    /// Value.
+    pub value: &'a [u8],
+    /// Tags (HFile v3).
+    pub tags: &'a [u8],
+    /// Sequence id (memstore timestamp).
+    pub seq_id: u64,
+    /// The previous cell's key (any, or empty, for a block's first cell).
+    pub prev_key: &'a [u8],
+}
+
+/// A `Put` whose key differs from the previous cell's only in its qualifier — the next
+/// column of one imported record: same row, family, timestamp and type, no tags.
+#[derive(Clone, Copy, Debug)]
+pub struct SiblingCell<'a> {
+    /// The key up to the qualifier (row length, row, family length, family).
+    pub prefix: &'a [u8],
+    /// Qualifier.
+    pub qualifier: &'a [u8],
+    /// Timestamp (big-endian) and type byte that end the key.
+    pub suffix: &'a [u8; 9],
+    /// Value.
+    pub value: &'a [u8],
+    /// Sequence id (memstore timestamp).
+    pub seq_id: u64,
+    /// Length of the previous cell's qualifier.
+    pub prev_qualifier_len: usize,
+    /// Leading bytes of `qualifier` equal to the previous cell's qualifier.
+    pub shared_qualifier: usize,
+}
+
 /// Builds the body of one data block, cell by cell.
 pub struct BlockEncoder {
     encoding: DataBlockEncoding,
     format: CellFormat,
-    /// Previous cell's key (FAST_DIFF).
-    prev_key: Vec<u8>,
-    prev_value: Vec<u8>,
+    /// Where the previous cell's value is in the block (FAST_DIFF; a value equal to its
+    /// predecessor is not written again, so this may name an earlier cell's copy).
+    prev_value: std::ops::Range<usize>,
     /// Bytes the block would take unencoded.
     unencoded_size: usize,
     cells: usize,
@@ -90,8 +125,7 @@ impl BlockEncoder {
         BlockEncoder {
             encoding,
             format,
-            prev_key: Vec::new(),
-            prev_value: Vec::new(),
+            prev_value: 0..0,
             unencoded_size: 0,
             cells: 0,
         }
@@ -101,6 +135,7 @@ impl BlockEncoder {
     pub fn start(&mut self, out: &mut Vec<u8>) {
         out.clear();
         self.cells = 0;
+        self.prev_value = 0..0;
         self.unencoded_size = 0;
         if self.encoding != DataBlockEncoding::None {
             out.extend_from_slice(&self.encoding.id().to_be_bytes());
@@ -118,9 +153,11 @@ impl BlockEncoder {
         self.unencoded_size
     }
 
-    /// Appends one cell to the block in `out`: its serialized `KeyValue` key (as the writer
-    /// already built it), value, tags and sequence id.
-    pub fn add(&mut self, key: &[u8], value: &[u8], tags: &[u8], seq_id: u64, out: &mut Vec<u8>) {
+    /// Appends one cell to the block in `out`.
+    pub fn add(&mut self, cell: EncoderCell<'_>, out: &mut Vec<u8>) {
+        let EncoderCell {
+            key, value, tags, ..
+        } = cell;
         let klen = key.len();
         let mut unencoded = 8 + klen + value.len();
         match self.encoding {
@@ -135,15 +172,11 @@ impl BlockEncoder {
                 }
             }
             DataBlockEncoding::FastDiff => {
-                self.fast_diff_cell(key, value, out);
+                self.fast_diff_cell(&cell, out);
                 if self.format.tags {
                     write_compressed_int(out, tags.len() as u32);
                     out.extend_from_slice(tags);
                 }
-                self.prev_key.clear();
-                self.prev_key.extend_from_slice(key);
-                self.prev_value.clear();
-                self.prev_value.extend_from_slice(value);
             }
         }
         if self.format.tags {
@@ -151,14 +184,110 @@ impl BlockEncoder {
         }
         if self.format.mvcc {
             let before = out.len();
-            write_vlong(out, seq_id as i64);
+            write_vlong(out, cell.seq_id as i64);
             unencoded += out.len() - before;
         }
         self.unencoded_size += unencoded;
         self.cells += 1;
     }
 
-    fn fast_diff_cell(&self, key: &[u8], value: &[u8], out: &mut Vec<u8>) {
+    /// Appends a [`SiblingCell`]: the same bytes [`BlockEncoder::add`] would write for its
+    /// full key, without building or comparing that key (but for a block's first cell,
+    /// which has no predecessor to share with).
+    pub fn add_sibling(&mut self, cell: SiblingCell<'_>, out: &mut Vec<u8>) {
+        let SiblingCell {
+            prefix,
+            qualifier,
+            suffix,
+            value,
+            ..
+        } = cell;
+        if self.cells == 0 {
+            let key = [prefix, qualifier, suffix].concat();
+            let first = EncoderCell {
+                key: &key,
+                value,
+                tags: &[],
+                seq_id: cell.seq_id,
+                prev_key: &[],
+            };
+            return self.add(first, out);
+        }
+        let klen = prefix.len() + qualifier.len() + suffix.len();
+        match self.encoding {
+            DataBlockEncoding::None => {
+                out.extend_from_slice(&(klen as u32).to_be_bytes());
+                out.extend_from_slice(&(value.len() as u32).to_be_bytes());
+                out.extend_from_slice(prefix);
+                out.extend_from_slice(qualifier);
+                out.extend_from_slice(suffix);
+                out.extend_from_slice(value);
+                if self.format.tags {
+                    out.extend_from_slice(&[0, 0]);
+                }
+            }
+            DataBlockEncoding::FastDiff => {
+                // Same type, and all of the timestamp shared (FAST_DIFF shares at most 7 bytes).
+                let mut flag = FLAG_SAME_TYPE | (7 << SHIFT_TIMESTAMP_LENGTH);
+                if qualifier.len() == cell.prev_qualifier_len {
+                    flag |= FLAG_SAME_KEY_LENGTH;
+                }
+                flag |= self.value_flags(value, out);
+                out.push(flag);
+                if flag & FLAG_SAME_KEY_LENGTH == 0 {
+                    write_compressed_int(out, klen as u32);
+                }
+                if flag & FLAG_SAME_VALUE_LENGTH == 0 {
+                    write_compressed_int(out, value.len() as u32);
+                }
+                let shared = cell.shared_qualifier.min(qualifier.len());
+                write_compressed_int(out, (prefix.len() + shared) as u32);
+                out.extend_from_slice(&qualifier[shared..]);
+                out.push(suffix[7]);
+                self.push_value(flag, value, out);
+                if self.format.tags {
+                    out.push(0);
+                }
+            }
+        }
+        let mut unencoded = 8 + klen + value.len();
+        if self.format.tags {
+            unencoded += 2;
+        }
+        if self.format.mvcc {
+            let at = out.len();
+            write_vlong(out, cell.seq_id as i64);
+            unencoded += out.len() - at;
+        }
+        self.unencoded_size += unencoded;
+        self.cells += 1;
+    }
+
+    /// FAST_DIFF's value flags for `value` against the previous cell's value in `out`.
+    fn value_flags(&self, value: &[u8], out: &[u8]) -> u8 {
+        let prev = out.get(self.prev_value.clone()).unwrap_or_default();
+        match (value.len() == prev.len(), same_bytes(value, prev)) {
+            (true, true) => FLAG_SAME_VALUE_LENGTH | FLAG_SAME_VALUE,
+            (true, false) => FLAG_SAME_VALUE_LENGTH,
+            _ => 0,
+        }
+    }
+
+    /// Writes `value` unless `flag` says it repeats the previous one, and notes where it is.
+    fn push_value(&mut self, flag: u8, value: &[u8], out: &mut Vec<u8>) {
+        if flag & FLAG_SAME_VALUE == 0 {
+            self.prev_value = out.len()..out.len() + value.len();
+            out.extend_from_slice(value);
+        }
+    }
+
+    fn fast_diff_cell(&mut self, cell: &EncoderCell<'_>, out: &mut Vec<u8>) {
+        let EncoderCell {
+            key,
+            value,
+            prev_key: prev,
+            ..
+        } = *cell;
         let klen = key.len();
         let vlen = value.len();
         if self.cells == 0 {
@@ -167,10 +296,10 @@ impl BlockEncoder {
             write_compressed_int(out, vlen as u32);
             write_compressed_int(out, 0);
             out.extend_from_slice(key);
+            self.prev_value = out.len()..out.len() + vlen;
             out.extend_from_slice(value);
             return;
         }
-        let prev = &self.prev_key;
         let row_len = u16::from_be_bytes([key[0], key[1]]) as usize;
         let fam_len = key[2 + row_len] as usize;
         let common = common_prefix_in_flat_key(key, prev);
@@ -178,9 +307,7 @@ impl BlockEncoder {
         if klen == prev.len() {
             flag |= FLAG_SAME_KEY_LENGTH;
         }
-        if vlen == self.prev_value.len() {
-            flag |= FLAG_SAME_VALUE_LENGTH;
-        }
+        flag |= self.value_flags(value, out);
         let ts = &key[klen - 9..klen - 1];
         let prev_ts = &prev[prev.len() - 9..prev.len() - 1];
         if key[klen - 1] == prev[prev.len() - 1] {
@@ -193,9 +320,6 @@ impl BlockEncoder {
             .take_while(|(a, b)| a == b)
             .count();
         flag |= (common_ts as u8) << SHIFT_TIMESTAMP_LENGTH;
-        if same_bytes(value, &self.prev_value) {
-            flag |= FLAG_SAME_VALUE;
-        }
         out.push(flag);
         if flag & FLAG_SAME_KEY_LENGTH == 0 {
             write_compressed_int(out, klen as u32);
@@ -222,9 +346,7 @@ impl BlockEncoder {
         if flag & FLAG_SAME_TYPE == 0 {
             out.push(key[klen - 1]);
         }
-        if flag & FLAG_SAME_VALUE == 0 {
-            out.extend_from_slice(value);
-        }
+        self.push_value(flag, value, out);
     }
 
     /// Finishes the block: patches the unencoded size into encoded blocks.

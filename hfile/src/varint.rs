@@ -4,11 +4,17 @@
 //! * `ByteBufferUtils.putCompressedInt` (7-bit groups, used by the FAST_DIFF encoding).
 
 /// Appends a Hadoop `WritableUtils` vlong.
+#[inline]
 pub fn write_vlong(out: &mut Vec<u8>, value: i64) {
     if (-112..=127).contains(&value) {
         out.push(value as u8);
-        return;
+    } else {
+        write_long_vlong(out, value);
     }
+}
+
+/// [`write_vlong`] for values that take more than one byte.
+fn write_long_vlong(out: &mut Vec<u8>, value: i64) {
     let mut len: i32 = -112;
     let mut v = value;
     if v < 0 {
@@ -64,6 +70,7 @@ pub fn read_vlong(buf: &[u8], pos: &mut usize) -> Option<i64> {
 }
 
 /// Appends an HBase compressed int (`ByteBufferUtils.putCompressedInt`).
+#[inline]
 pub fn write_compressed_int(out: &mut Vec<u8>, value: u32) {
     let mut v = value;
     loop {

@@ -17,12 +17,12 @@ use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use crate::block::{BlockFramer, BlockType, DEFAULT_BYTES_PER_CHECKSUM, HEADER_SIZE};
 use crate::bloom::{rowcol_key, BloomType, BloomWriter, ReadyChunk, DEFAULT_ERROR_RATE};
 use crate::cell::{
-    key_to_string, make_key, CellSlices, CellType, CellView, Comparator, MAX_FAMILY_LENGTH,
-    MAX_ROW_LENGTH,
+    common_prefix_len, key_to_string, make_key, CellSlices, CellType, CellView, Comparator,
+    MAX_FAMILY_LENGTH, MAX_ROW_LENGTH,
 };
 use crate::checksum::ChecksumType;
 use crate::compression::Compression;
-use crate::encoding::{BlockEncoder, CellFormat, DataBlockEncoding};
+use crate::encoding::{BlockEncoder, CellFormat, DataBlockEncoding, EncoderCell, SiblingCell};
 use crate::error::{Error, Result};
 use crate::fileinfo::{encode_time_range, keys, FileInfo};
 use crate::index::{IndexChunk, DEFAULT_MAX_CHUNK_SIZE, MIN_INDEX_NUM_ENTRIES};
@@ -397,7 +397,7 @@ impl Writer {
     /// id — one imported record — given as (qualifier, value) in qualifier order. The
     /// same file as appending each cell, for less work: the row and family are checked,
     /// ordered against the file and added to a row Bloom filter once, and each later
-    /// cell's key is the row's key prefix and its qualifier.
+    /// cell is ordered and encoded by its qualifier alone.
     pub fn append_puts<'c>(
         &mut self,
         row: &[u8],
@@ -413,36 +413,62 @@ impl Writer {
         self.append(&CellSlices::put(
             row, family, qualifier, timestamp, value, seq_id,
         ))?;
+        if self.opts.comparator == Comparator::RawBytes {
+            // Raw-bytes files order whole keys; no shortcut.
+            for (qualifier, value) in cells {
+                self.append(&CellSlices::put(
+                    row, family, qualifier, timestamp, value, seq_id,
+                ))?;
+            }
+            return Ok(());
+        }
         let prefix = 2 + row.len() + 1 + family.len();
+        let mut suffix = [0u8; 9];
+        suffix[..8].copy_from_slice(&timestamp.to_be_bytes());
+        suffix[8] = CellType::Put.code();
         for (qualifier, value) in cells {
+            // `prev_key` is the previous cell's key: this record's row and family.
             let prev_qualifier = self
                 .prev_key
                 .get(prefix..self.prev_key.len().saturating_sub(9))
                 .unwrap_or_default();
-            let mut key = std::mem::take(&mut self.key_scratch);
-            key.clear();
-            key.extend_from_slice(&self.prev_key[..prefix.min(self.prev_key.len())]);
-            key.extend_from_slice(qualifier);
-            key.extend_from_slice(&timestamp.to_be_bytes());
-            key.push(CellType::Put.code());
-            // Same row, family, timestamp and type: the qualifiers order the keys (raw-bytes
-            // files compare whole keys).
-            let order = if self.opts.comparator == Comparator::RawBytes {
-                self.prev_key.as_slice().cmp(&key)
-            } else {
-                crate::cell::compare_short(prev_qualifier, qualifier)
-            };
-            let same_column = match order {
+            let same_column = match crate::cell::compare_short(prev_qualifier, qualifier) {
                 std::cmp::Ordering::Less => false,
                 std::cmp::Ordering::Equal => true,
-                std::cmp::Ordering::Greater => return Err(self.out_of_order(key)),
+                std::cmp::Ordering::Greater => {
+                    let key = [&self.prev_key[..prefix], qualifier, &suffix].concat();
+                    return Err(self.out_of_order(key));
+                }
             };
-            self.start_cell(&key)?;
+            let prev_qualifier_len = prev_qualifier.len();
+            let shared_qualifier = common_prefix_len(prev_qualifier, qualifier);
+            let first_in_block = self.make_room()?;
+            let sibling = SiblingCell {
+                prefix: &self.prev_key[..prefix],
+                qualifier,
+                suffix: &suffix,
+                value,
+                seq_id,
+                prev_qualifier_len,
+                shared_qualifier,
+            };
+            self.encoder.add_sibling(sibling, &mut self.block_buf);
+            self.prev_key.truncate(prefix);
+            self.prev_key.extend_from_slice(qualifier);
+            self.prev_key.extend_from_slice(&suffix);
+            if first_in_block {
+                self.block_first_key.clear();
+                self.block_first_key.extend_from_slice(&self.prev_key);
+            }
             if self.opts.bloom_type == BloomType::RowCol {
                 self.add_general_bloom_key(&rowcol_key(row, qualifier));
             }
-            let cell = CellSlices::put(row, family, qualifier, timestamp, value, seq_id);
-            self.add_cell(key, &cell, same_column);
+            // Timestamp, type, sequence id and tags are the first cell's: only the column
+            // counts and sizes change.
+            self.one_put_per_column &= !same_column;
+            self.total_key_len += self.prev_key.len() as u64;
+            self.total_value_len += value.len() as u64;
+            self.entries += 1;
         }
         Ok(())
     }
@@ -457,13 +483,18 @@ impl Writer {
         err
     }
 
-    /// Finishes the current block if it is full (HBase checks before adding a cell), and
-    /// notes `key` as the first of a new block.
-    fn start_cell(&mut self, key: &[u8]) -> Result<()> {
+    /// Finishes the current block if it is full (HBase checks before adding a cell); true
+    /// if the next cell starts a block.
+    fn make_room(&mut self) -> Result<bool> {
         if self.encoder.cells() > 0 && self.encoder.unencoded_size() >= self.opts.block_size {
             self.finish_block()?;
         }
-        if self.encoder.cells() == 0 {
+        Ok(self.encoder.cells() == 0)
+    }
+
+    /// [`Writer::make_room`], noting `key` as the first of a new block.
+    fn start_cell(&mut self, key: &[u8]) -> Result<()> {
+        if self.make_room()? {
             self.block_first_key.clear();
             self.block_first_key.extend_from_slice(key);
         }
@@ -479,8 +510,14 @@ impl Writer {
             cell.timestamp(),
             cell.type_code(),
         );
-        self.encoder
-            .add(&key, value, tags, cell.seq_id(), &mut self.block_buf);
+        let input = EncoderCell {
+            key: &key,
+            value,
+            tags,
+            seq_id: cell.seq_id(),
+            prev_key: &self.prev_key,
+        };
+        self.encoder.add(input, &mut self.block_buf);
         self.min_ts = self.min_ts.min(ts);
         self.max_ts = self.max_ts.max(ts);
         if type_code == CellType::Put.code() {
