@@ -13,10 +13,12 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
 use csv_core::ReadRecordResult;
 use memchr::{memchr, memchr2, memchr_iter};
+use rayon::prelude::*;
 
 use super::{Format, InputFile, ReadCtx, SourceOptions};
 use crate::cells::Fields;
@@ -48,63 +50,108 @@ impl Piece {
 
 /// Cuts `file` into at most `n` pieces of about equal size, each starting right after a
 /// line end that lies outside quotes: after an even number of quote characters, which in
-/// RFC 4180 CSV come in pairs within a field (TSV has no quoting). The file is read once,
-/// counting quotes and line ends in bulk and looking at single bytes only near the cuts.
+/// RFC 4180 CSV come in pairs within a field (TSV has no quoting). The line ends and quote
+/// characters before each cut are counted in bulk, the stretches between cuts in parallel
+/// (on the current rayon pool); single bytes are looked at only from a cut to the line end
+/// after it.
 pub fn split(file: &InputFile, n: usize) -> Result<Vec<Piece>> {
     let quoting = file.format != Format::Tsv;
     let size = file.size;
     let n = n.max(1) as u64;
-    let target = |k: u64| size / n * k;
-    let mut f = File::open(&file.path).map_err(|e| Error::io(&file.path, e))?;
-    let mut buf = vec![0u8; 4 << 20];
+    let target = |k: u64| if k < n { size / n * k } else { size };
+    let f = File::open(&file.path).map_err(|e| Error::io(&file.path, e))?;
+    let counts = (0..n)
+        .into_par_iter()
+        .map(|k| count_range(&f, file, target(k)..target(k + 1)))
+        .collect::<Result<Vec<Counts>>>()?;
     let mut pieces = vec![Piece::whole(file)];
-    let (mut pos, mut k) = (0u64, 1u64);
-    let (mut odd_quotes, mut lines) = (false, 0u64);
-    loop {
-        let len = f.read(&mut buf).map_err(|e| Error::io(&file.path, e))?;
-        if len == 0 {
-            break;
+    let mut before = Counts::default();
+    for (k, stretch) in (1..n).zip(&counts) {
+        before.lines += stretch.lines;
+        before.quotes += stretch.quotes;
+        let t = target(k);
+        if pieces.last().is_some_and(|p| t < p.start) {
+            // An earlier cut's record ran past this one.
+            continue;
         }
-        let block = &buf[..len];
-        let mut i = 0;
-        while i < len {
-            let next_cut = if k < n { target(k) } else { u64::MAX };
-            let bulk_end = next_cut.saturating_sub(pos).min(len as u64) as usize;
-            if bulk_end > i {
-                let bytes = &block[i..bulk_end];
-                lines += count_byte(bytes, b'\n');
-                if quoting {
-                    odd_quotes ^= count_byte(bytes, b'"') % 2 == 1;
-                }
-                i = bulk_end;
-                continue;
-            }
-            // Past a cut point: find the next line end outside quotes.
-            let b = block[i];
-            i += 1;
-            if quoting && b == b'"' {
-                odd_quotes = !odd_quotes;
-            } else if b == b'\n' {
-                lines += 1;
-                let start = pos + i as u64;
-                if !odd_quotes && start < size {
-                    pieces.push(Piece {
-                        start,
-                        end: size,
-                        lines_before: lines,
-                    });
-                    while k < n && target(k) < start {
-                        k += 1;
-                    }
-                }
-            }
+        let odd_quotes = quoting && before.quotes % 2 == 1;
+        match boundary_after(&f, file, t, odd_quotes, quoting)? {
+            Some((start, lines)) if start < size => pieces.push(Piece {
+                start,
+                end: size,
+                lines_before: before.lines + lines,
+            }),
+            _ => break,
         }
-        pos += len as u64;
     }
     for i in 1..pieces.len() {
         pieces[i - 1].end = pieces[i].start;
     }
     Ok(pieces)
+}
+
+/// Line ends and quote characters in a stretch of a file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Counts {
+    lines: u64,
+    quotes: u64,
+}
+
+/// Bytes [`split`] reads at a time.
+const SPLIT_READ: usize = 1 << 20;
+
+/// [`Counts`] of bytes `range` of `file` (open as `f`).
+fn count_range(f: &File, file: &InputFile, range: std::ops::Range<u64>) -> Result<Counts> {
+    let mut buf = vec![0u8; SPLIT_READ.min((range.end - range.start) as usize)];
+    let mut counts = Counts::default();
+    let mut pos = range.start;
+    while pos < range.end {
+        let want = buf.len().min((range.end - pos) as usize);
+        let len = f
+            .read_at(&mut buf[..want], pos)
+            .map_err(|e| Error::io(&file.path, e))?;
+        if len == 0 {
+            break;
+        }
+        let c = count_lines_and_quotes(&buf[..len]);
+        counts.lines += c.lines;
+        counts.quotes += c.quotes;
+        pos += len as u64;
+    }
+    Ok(counts)
+}
+
+/// The first line end at or after byte `from` of `file` (open as `f`) that lies outside
+/// quotes, given whether the quotes before `from` are odd: the byte after it and the line
+/// ends from `from` up to it. `None` if the file ends first.
+fn boundary_after(
+    f: &File,
+    file: &InputFile,
+    from: u64,
+    mut odd_quotes: bool,
+    quoting: bool,
+) -> Result<Option<(u64, u64)>> {
+    let mut buf = vec![0u8; 64 << 10];
+    let (mut pos, mut lines) = (from, 0u64);
+    loop {
+        let len = f
+            .read_at(&mut buf, pos)
+            .map_err(|e| Error::io(&file.path, e))?;
+        if len == 0 {
+            return Ok(None);
+        }
+        for (i, &b) in buf[..len].iter().enumerate() {
+            if quoting && b == b'"' {
+                odd_quotes = !odd_quotes;
+            } else if b == b'\n' {
+                lines += 1;
+                if !odd_quotes {
+                    return Ok(Some((pos + i as u64 + 1, lines)));
+                }
+            }
+        }
+        pos += len as u64;
+    }
 }
 
 /// Bytes read from the file at a time (the buffer grows for a longer record).
@@ -387,13 +434,18 @@ pub fn header(file: &InputFile, opts: &SourceOptions) -> Result<Vec<String>> {
         .collect()
 }
 
-/// Occurrences of `needle` in `bytes`, counted 255 bytes at a time in byte-wide lanes
-/// (which the compiler vectorizes; a `usize` count per byte does not).
-fn count_byte(bytes: &[u8], needle: u8) -> u64 {
-    bytes
-        .chunks(255)
-        .map(|c| u64::from(c.iter().fold(0u8, |n, &b| n + u8::from(b == needle))))
-        .sum()
+/// Line ends and quote characters in `bytes`, counted 255 bytes at a time in byte-wide
+/// lanes (which the compiler vectorizes; a `usize` count per byte does not).
+fn count_lines_and_quotes(bytes: &[u8]) -> Counts {
+    let mut counts = Counts::default();
+    for c in bytes.chunks(255) {
+        let (lines, quotes) = c.iter().fold((0u8, 0u8), |(l, q), &b| {
+            (l + u8::from(b == b'\n'), q + u8::from(b == b'"'))
+        });
+        counts.lines += u64::from(lines);
+        counts.quotes += u64::from(quotes);
+    }
+    counts
 }
 
 /// Reads every record of `piece` of a CSV/TSV file into `ctx`; returns where its last
@@ -443,15 +495,93 @@ mod tests {
     use super::*;
 
     #[test]
-    fn count_byte_counts_across_lane_chunks() {
+    fn counts_lines_and_quotes_across_lane_chunks() {
         let bytes: Vec<u8> = (0..2000u32)
-            .map(|i| if i % 3 == 0 { b'\n' } else { b'x' })
+            .map(|i| match i % 5 {
+                0 | 3 => b'\n',
+                1 => b'"',
+                _ => b'x',
+            })
             .collect();
         for len in [0, 1, 254, 255, 256, 1000, 2000] {
-            let want = bytes[..len].iter().filter(|&&b| b == b'\n').count() as u64;
-            assert_eq!(count_byte(&bytes[..len], b'\n'), want, "{len}");
+            let count = |c: u8| bytes[..len].iter().filter(|&&b| b == c).count() as u64;
+            let want = Counts {
+                lines: count(b'\n'),
+                quotes: count(b'"'),
+            };
+            assert_eq!(count_lines_and_quotes(&bytes[..len]), want, "{len}");
         }
-        assert_eq!(count_byte(&[b'"'; 600], b'"'), 600);
+        assert_eq!(count_lines_and_quotes(&[b'"'; 600]).quotes, 600);
+    }
+
+    /// The cuts [`split`] must make, found byte by byte: after the first line end outside
+    /// quotes at or after each target, skipping targets an earlier cut passed.
+    fn cuts_by_definition(bytes: &[u8], n: u64, quoting: bool) -> Vec<(u64, u64)> {
+        let size = bytes.len() as u64;
+        let target = |k: u64| size / n * k;
+        let mut cuts = vec![(0, 0)];
+        let (mut k, mut odd, mut lines) = (1, false, 0);
+        for (i, &b) in bytes.iter().enumerate() {
+            let searching = k < n && i as u64 >= target(k);
+            if quoting && b == b'"' {
+                odd = !odd;
+            } else if b == b'\n' {
+                lines += 1;
+                let start = i as u64 + 1;
+                if searching && !odd && start < size {
+                    cuts.push((start, lines));
+                    while k < n && target(k) < start {
+                        k += 1;
+                    }
+                }
+            }
+        }
+        cuts
+    }
+
+    /// Random text of line ends, quotes, separators and letters, cut into 1 to 12 pieces
+    /// with and without quoting: the cuts of the definition, each piece ending where the
+    /// next starts.
+    #[test]
+    fn split_cuts_where_a_byte_by_byte_scan_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for case in 0..60 {
+            let len = (next() % 3000) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| match next() % 16 {
+                    0 => b'\n',
+                    1 if case % 3 > 0 => b'"',
+                    2 => b',',
+                    _ => b'a',
+                })
+                .collect();
+            let path = dir.path().join(format!("in{case}"));
+            std::fs::write(&path, &bytes).unwrap();
+            for format in [Format::Csv, Format::Tsv] {
+                let file = InputFile {
+                    path: path.clone(),
+                    format,
+                    size: len as u64,
+                    mtime_ms: 0,
+                };
+                for n in 1..=12u64 {
+                    let pieces = split(&file, n as usize).unwrap();
+                    let got: Vec<(u64, u64)> =
+                        pieces.iter().map(|p| (p.start, p.lines_before)).collect();
+                    let want = cuts_by_definition(&bytes, n, format == Format::Csv);
+                    assert_eq!(got, want, "case {case}, {format:?}, {n} pieces");
+                    assert!(pieces.windows(2).all(|w| w[0].end == w[1].start));
+                    assert_eq!(pieces.last().map(|p| p.end), Some(len as u64));
+                }
+            }
+        }
     }
 
     /// Every record of `bytes` as (line, fields), read with a buffer of `buf_size` bytes.
