@@ -126,8 +126,9 @@ impl ColumnTable {
 /// One record's cells of one family: the unit the import sorts.
 ///
 /// Its bytes in the [`Arena`] are the row key followed by the cells, each a column index
-/// (`u16`), a value length (`u16`; `0xFFFF` = a `u32` follows) and the value, in column
-/// order. Every cell of a group has the record's timestamp and ordinal.
+/// (one byte; [`ESCAPE`] = a `u16` follows), a value length (one byte; [`ESCAPE`] = a
+/// `u32` follows) and the value, in column order. Every cell of a group has the record's
+/// timestamp and ordinal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Group {
     /// The row key's first eight bytes, big-endian, zero-padded: ordered like the rows
@@ -150,8 +151,9 @@ pub struct Group {
 /// Bytes one [`Group`] occupies.
 pub const GROUP_SIZE: usize = std::mem::size_of::<Group>();
 
-/// Value lengths from this one on are written as a `u32` after the marker.
-const LONG_VALUE: usize = 0xFFFF;
+/// The one-byte column index or value length that says the full number follows (column
+/// indexes and value lengths below it take one byte: two bytes of header per typical cell).
+const ESCAPE: u8 = 0xFF;
 
 /// The row key's first eight bytes as a big-endian integer, zero-padded.
 pub fn row_prefix(row: &[u8]) -> u64 {
@@ -297,13 +299,19 @@ pub fn cells_of<'a>(g: &Group, data: &'a [u8]) -> impl Iterator<Item = CellOut<'
     let (row, mut rest) = data.split_at(row_len);
     let (ts, ord) = (g.ts, g.ord);
     std::iter::from_fn(move || {
-        let (head, tail) = rest.split_first_chunk::<4>()?;
-        let col = u16::from_le_bytes([head[0], head[1]]);
-        let mut len = u16::from_le_bytes([head[2], head[3]]) as usize;
-        let mut tail = tail;
-        if len == LONG_VALUE {
-            let (l, t) = tail.split_first_chunk::<4>()?;
-            len = u32::from_le_bytes(*l) as usize;
+        let (&c, mut tail) = rest.split_first()?;
+        let mut col = u16::from(c);
+        if c == ESCAPE {
+            let (wide, t) = tail.split_first_chunk::<2>()?;
+            col = u16::from_le_bytes(*wide);
+            tail = t;
+        }
+        let (&l, t) = tail.split_first()?;
+        let mut len = usize::from(l);
+        tail = t;
+        if l == ESCAPE {
+            let (long, t) = tail.split_first_chunk::<4>()?;
+            len = u32::from_le_bytes(*long) as usize;
             tail = t;
         }
         let (value, next) = tail.split_at_checked(len)?;
@@ -316,6 +324,13 @@ pub fn cells_of<'a>(g: &Group, data: &'a [u8]) -> impl Iterator<Item = CellOut<'
             value,
         })
     })
+}
+
+/// Where a cell begun by [`Batch::begin_cell`] starts, and where its length byte is.
+#[derive(Clone, Copy, Debug)]
+struct CellMark {
+    start: usize,
+    len_at: usize,
 }
 
 /// Records read from input, not yet sorted.
@@ -368,29 +383,40 @@ impl Batch {
     }
 
     /// Starts a cell of column `col`; its value is appended to the arena next.
-    fn begin_cell(&mut self, col: u16) -> usize {
-        let at = self.arena.len();
-        self.arena.extend_from_slice(&col.to_le_bytes());
-        self.arena.extend_from_slice(&[0, 0]);
-        at
+    fn begin_cell(&mut self, col: u16) -> CellMark {
+        let start = self.arena.len();
+        match u8::try_from(col) {
+            Ok(c) if c != ESCAPE => self.arena.push(c),
+            _ => {
+                self.arena.push(ESCAPE);
+                self.arena.extend_from_slice(&col.to_le_bytes());
+            }
+        }
+        self.arena.push(0);
+        CellMark {
+            start,
+            len_at: self.arena.len() - 1,
+        }
     }
 
-    /// Ends the cell begun at `at`: false (and the cell removed) if its value is empty
+    /// Ends the cell begun at `mark`: false (and the cell removed) if its value is empty
     /// and empty values are not `kept`.
-    fn end_cell(&mut self, at: usize, keep_empty: bool) -> std::result::Result<bool, String> {
-        let len = self.arena.len() - at - 4;
+    fn end_cell(&mut self, mark: CellMark, keep_empty: bool) -> std::result::Result<bool, String> {
+        let at = mark.len_at;
+        let len = self.arena.len() - at - 1;
         if len == 0 && !keep_empty {
-            self.arena.truncate(at);
+            self.arena.truncate(mark.start);
             return Ok(false);
         }
-        if len < LONG_VALUE {
-            self.arena[at + 2..at + 4].copy_from_slice(&(len as u16).to_le_bytes());
-        } else {
-            let long = u32::try_from(len).map_err(|_| "value larger than 4 GiB".to_string())?;
-            self.arena[at + 2..at + 4].copy_from_slice(&(LONG_VALUE as u16).to_le_bytes());
-            self.arena
-                .splice(at + 4..at + 4, long.to_le_bytes())
-                .for_each(drop);
+        match u8::try_from(len) {
+            Ok(l) if l != ESCAPE => self.arena[at] = l,
+            _ => {
+                let long = u32::try_from(len).map_err(|_| "value larger than 4 GiB".to_string())?;
+                self.arena[at] = ESCAPE;
+                self.arena
+                    .splice(at + 1..at + 1, long.to_le_bytes())
+                    .for_each(drop);
+            }
         }
         Ok(true)
     }
@@ -626,7 +652,7 @@ impl RowBuilder {
                     .append(field, &mut batch.arena)
                     .map_err(|r| bad(field, r))?;
                 if !present {
-                    batch.arena.truncate(at);
+                    batch.arena.truncate(at.start);
                 } else if batch.end_cell(at, false).map_err(|r| bad(field, r))? {
                     cells += 1;
                 }
@@ -736,6 +762,39 @@ mod tests {
                 None => Ok(false),
             }
         }
+    }
+
+    /// Column indexes and value lengths on both sides of the one-byte escape, each cell
+    /// after an empty value that was dropped: the cells read back exactly as written.
+    #[test]
+    fn cell_headers_round_trip_around_the_escape() {
+        let mut batch = Batch::default();
+        batch.arena.extend_from_slice(b"row");
+        let mut want = Vec::new();
+        let lens = [1usize, 254, 255, 256, 70_000];
+        for (i, col) in [0u16, 1, 254, 255, 256, 1000, u16::MAX]
+            .into_iter()
+            .enumerate()
+        {
+            let empty = batch.begin_cell(col);
+            assert_eq!(batch.end_cell(empty, false), Ok(false));
+            let value: Vec<u8> = (0..lens[i % lens.len()]).map(|j| (j % 251) as u8).collect();
+            let mark = batch.begin_cell(col);
+            batch.arena.extend_from_slice(&value);
+            assert_eq!(batch.end_cell(mark, false), Ok(true));
+            want.push((col, value));
+        }
+        let kept = batch.begin_cell(300);
+        assert_eq!(batch.end_cell(kept, true), Ok(true));
+        want.push((300, Vec::new()));
+        batch
+            .end_group(0, b"row", 0, 9, 5, want.len() as u64)
+            .unwrap();
+        let g = batch.groups[0];
+        let got: Vec<(u16, Vec<u8>)> = cells_of(&g, batch.data(&g))
+            .map(|c| (c.col, c.value.to_vec()))
+            .collect();
+        assert_eq!(got, want);
     }
 
     #[test]
