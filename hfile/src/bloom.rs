@@ -95,9 +95,16 @@ fn bit_positions(key: &[u8], hash_count: u32, bit_size: u64) -> impl Iterator<It
     let h1 = murmur_hash(key, 0);
     let h2 = murmur_hash(key, h1);
     let bits = bit_size as i64;
+    // HBase takes the `int` composite modulo a `long` bit count; for a chunk of fewer than
+    // 2^31 bits (every chunk HBase writes) 32-bit arithmetic gives the same remainder at a
+    // fraction of a 64-bit division's cost.
+    let small = i32::try_from(bit_size).ok();
     (0..hash_count as i32).map(move |i| {
         let composite = h1.wrapping_add(i.wrapping_mul(h2));
-        ((composite as i64) % bits).unsigned_abs()
+        match small {
+            Some(b) => u64::from((composite % b).unsigned_abs()),
+            None => ((composite as i64) % bits).unsigned_abs(),
+        }
     })
 }
 
@@ -359,6 +366,26 @@ impl BloomMeta {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Bit positions as HBase computes them (an `int` composite modulo a `long` bit count)
+    /// for bit counts on both sides of 2^31.
+    #[test]
+    fn bit_positions_match_the_long_modulo() {
+        for bit_size in [1u64, 7, 1 << 20, (1 << 31) - 1, 1 << 31, 5 << 31] {
+            for key in [&b"row1"[..], b"", b"\xff\x80x", b"row12345"] {
+                let h1 = murmur_hash(key, 0);
+                let h2 = murmur_hash(key, h1);
+                let want: Vec<u64> = (0..7i32)
+                    .map(|i| {
+                        ((h1.wrapping_add(i.wrapping_mul(h2)) as i64) % bit_size as i64)
+                            .unsigned_abs()
+                    })
+                    .collect();
+                let got: Vec<u64> = bit_positions(key, 7, bit_size).collect();
+                assert_eq!(got, want, "{bit_size} bits, key {key:?}");
+            }
+        }
+    }
 
     #[test]
     fn murmur_matches_hadoop_reference_values() {
