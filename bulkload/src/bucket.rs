@@ -11,7 +11,7 @@
 //! wrong: any bounds give the same sorted cells.
 
 use crate::cells::{row_prefix, Batch, Chunk, Group};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// The first row of every bucket but the first, in key order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -93,22 +93,23 @@ impl Router {
             let bucket = self.bounds.of(g.prefix, batch.row(g));
             let slot = &mut self.open[bucket];
             if slot.as_ref().is_none_or(|p| p.chunk.room() < data.len()) {
-                if let Some(part) = slot.take() {
-                    full.push(part);
-                }
-                *slot = Some(Part {
+                full.extend(slot.take());
+            }
+            let part = match slot {
+                Some(part) => part,
+                None => slot.insert(Part {
                     bucket,
                     chunk: Chunk::with_capacity(self.chunk_size.max(data.len()))?,
                     groups: Vec::new(),
-                });
-            }
-            if let Some(part) = slot.as_mut() {
-                let off = part.chunk.push(data).unwrap_or_default();
-                part.groups.push(Group {
-                    off: off as u64,
-                    ..*g
-                });
-            }
+                }),
+            };
+            let off = part.chunk.push(data).ok_or_else(|| {
+                Error::Internal(format!("{} bytes do not fit a fresh chunk", data.len()))
+            })?;
+            part.groups.push(Group {
+                off: off as u64,
+                ..*g
+            });
         }
         Ok(())
     }

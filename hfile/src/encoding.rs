@@ -101,10 +101,8 @@ pub struct SiblingCell<'a> {
     pub value: &'a [u8],
     /// Sequence id (memstore timestamp).
     pub seq_id: u64,
-    /// Length of the previous cell's qualifier.
-    pub prev_qualifier_len: usize,
-    /// Leading bytes of `qualifier` equal to the previous cell's qualifier.
-    pub shared_qualifier: usize,
+    /// The previous cell's qualifier.
+    pub prev_qualifier: &'a [u8],
 }
 
 /// Builds the body of one data block, cell by cell.
@@ -159,7 +157,6 @@ impl BlockEncoder {
             key, value, tags, ..
         } = cell;
         let klen = key.len();
-        let mut unencoded = 8 + klen + value.len();
         match self.encoding {
             DataBlockEncoding::None => {
                 out.extend_from_slice(&(klen as u32).to_be_bytes());
@@ -179,16 +176,7 @@ impl BlockEncoder {
                 }
             }
         }
-        if self.format.tags {
-            unencoded += 2 + tags.len();
-        }
-        if self.format.mvcc {
-            let before = out.len();
-            write_vlong(out, cell.seq_id as i64);
-            unencoded += out.len() - before;
-        }
-        self.unencoded_size += unencoded;
-        self.cells += 1;
+        self.end_cell(klen, value.len(), tags.len(), cell.seq_id, out);
     }
 
     /// Appends a [`SiblingCell`]: the same bytes [`BlockEncoder::add`] would write for its
@@ -229,7 +217,7 @@ impl BlockEncoder {
             DataBlockEncoding::FastDiff => {
                 // Same type, and all of the timestamp shared (FAST_DIFF shares at most 7 bytes).
                 let mut flag = FLAG_SAME_TYPE | (7 << SHIFT_TIMESTAMP_LENGTH);
-                if qualifier.len() == cell.prev_qualifier_len {
+                if qualifier.len() == cell.prev_qualifier.len() {
                     flag |= FLAG_SAME_KEY_LENGTH;
                 }
                 flag |= self.value_flags(value, out);
@@ -240,7 +228,7 @@ impl BlockEncoder {
                 if flag & FLAG_SAME_VALUE_LENGTH == 0 {
                     write_compressed_int(out, value.len() as u32);
                 }
-                let shared = cell.shared_qualifier.min(qualifier.len());
+                let shared = common_prefix_len(cell.prev_qualifier, qualifier);
                 write_compressed_int(out, (prefix.len() + shared) as u32);
                 out.extend_from_slice(&qualifier[shared..]);
                 out.push(suffix[7]);
@@ -250,13 +238,26 @@ impl BlockEncoder {
                 }
             }
         }
-        let mut unencoded = 8 + klen + value.len();
+        self.end_cell(klen, value.len(), 0, cell.seq_id, out);
+    }
+
+    /// Ends a cell of `klen` key, `vlen` value and `tags_len` tag bytes: writes its sequence
+    /// id if the format has one and counts the cell and the size it would have unencoded.
+    fn end_cell(
+        &mut self,
+        klen: usize,
+        vlen: usize,
+        tags_len: usize,
+        seq_id: u64,
+        out: &mut Vec<u8>,
+    ) {
+        let mut unencoded = 8 + klen + vlen;
         if self.format.tags {
-            unencoded += 2;
+            unencoded += 2 + tags_len;
         }
         if self.format.mvcc {
             let at = out.len();
-            write_vlong(out, cell.seq_id as i64);
+            write_vlong(out, seq_id as i64);
             unencoded += out.len() - at;
         }
         self.unencoded_size += unencoded;
@@ -266,10 +267,12 @@ impl BlockEncoder {
     /// FAST_DIFF's value flags for `value` against the previous cell's value in `out`.
     fn value_flags(&self, value: &[u8], out: &[u8]) -> u8 {
         let prev = out.get(self.prev_value.clone()).unwrap_or_default();
-        match (value.len() == prev.len(), same_bytes(value, prev)) {
-            (true, true) => FLAG_SAME_VALUE_LENGTH | FLAG_SAME_VALUE,
-            (true, false) => FLAG_SAME_VALUE_LENGTH,
-            _ => 0,
+        if value.len() != prev.len() {
+            0
+        } else if same_bytes(value, prev) {
+            FLAG_SAME_VALUE_LENGTH | FLAG_SAME_VALUE
+        } else {
+            FLAG_SAME_VALUE_LENGTH
         }
     }
 

@@ -17,8 +17,8 @@ use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use crate::block::{BlockFramer, BlockType, DEFAULT_BYTES_PER_CHECKSUM, HEADER_SIZE};
 use crate::bloom::{rowcol_key, BloomType, BloomWriter, ReadyChunk, DEFAULT_ERROR_RATE};
 use crate::cell::{
-    common_prefix_len, key_to_string, make_key, CellSlices, CellType, CellView, Comparator,
-    MAX_FAMILY_LENGTH, MAX_ROW_LENGTH,
+    key_to_string, make_key, CellSlices, CellType, CellView, Comparator, MAX_FAMILY_LENGTH,
+    MAX_ROW_LENGTH,
 };
 use crate::checksum::ChecksumType;
 use crate::compression::Compression;
@@ -427,30 +427,28 @@ impl Writer {
         suffix[..8].copy_from_slice(&timestamp.to_be_bytes());
         suffix[8] = CellType::Put.code();
         for (qualifier, value) in cells {
+            // A full block is finished first (it would be at the next cell anyway).
+            let first_in_block = self.make_room()?;
             // `prev_key` is the previous cell's key: this record's row and family.
-            let prev_qualifier = self
-                .prev_key
-                .get(prefix..self.prev_key.len().saturating_sub(9))
+            let prev_key = &self.prev_key;
+            let prev_qualifier = prev_key
+                .get(prefix..prev_key.len().saturating_sub(9))
                 .unwrap_or_default();
             let same_column = match crate::cell::compare_short(prev_qualifier, qualifier) {
                 std::cmp::Ordering::Less => false,
                 std::cmp::Ordering::Equal => true,
                 std::cmp::Ordering::Greater => {
-                    let key = [&self.prev_key[..prefix], qualifier, &suffix].concat();
+                    let key = [&prev_key[..prefix], qualifier, &suffix].concat();
                     return Err(self.out_of_order(key));
                 }
             };
-            let prev_qualifier_len = prev_qualifier.len();
-            let shared_qualifier = common_prefix_len(prev_qualifier, qualifier);
-            let first_in_block = self.make_room()?;
             let sibling = SiblingCell {
-                prefix: &self.prev_key[..prefix],
+                prefix: &prev_key[..prefix],
                 qualifier,
                 suffix: &suffix,
                 value,
                 seq_id,
-                prev_qualifier_len,
-                shared_qualifier,
+                prev_qualifier,
             };
             self.encoder.add_sibling(sibling, &mut self.block_buf);
             self.prev_key.truncate(prefix);
