@@ -129,7 +129,18 @@ impl ColumnTable {
 /// (one byte; [`ESCAPE`] = a `u16` follows), a value length (one byte; [`ESCAPE`] = a
 /// `u32` follows) and the value, in column order. Every cell of a group has the record's
 /// timestamp and ordinal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    zerocopy::FromBytes,
+    zerocopy::IntoBytes,
+    zerocopy::KnownLayout,
+    zerocopy::Immutable,
+)]
+#[repr(C)]
 pub struct Group {
     /// The row key's first eight bytes, big-endian, zero-padded: ordered like the rows
     /// (equal prefixes say nothing).

@@ -39,6 +39,7 @@
 pub mod bucket;
 pub mod cells;
 pub mod error;
+pub mod group_array;
 pub mod hfiles;
 pub mod import;
 pub mod load;

@@ -21,6 +21,7 @@ use rayon::prelude::*;
 use crate::bucket::Part;
 use crate::cells::{Arena, ColumnTable, Group, GROUP_SIZE};
 use crate::error::{Error, Result};
+use crate::group_array::GroupArray;
 use crate::row_sort::{count_duplicates, for_each_row, sort_groups};
 
 /// Most runs merged at once; more are first merged into intermediate runs.
@@ -61,7 +62,7 @@ pub struct Bucket {
     /// The groups' bytes.
     pub arena: Arena,
     /// The groups; in family and row order once the sorter has finished.
-    pub groups: Vec<Group>,
+    pub groups: GroupArray,
 }
 
 /// The sorted result.
@@ -90,18 +91,12 @@ pub struct Sorter<'t> {
 /// `n` empty buckets whose groups can grow to `budget` bytes in all without moving.
 fn fresh_buckets(n: usize, budget: usize) -> Vec<Bucket> {
     // Capacity is only reserved address space until written, so reserving the budget up
-    // front costs nothing; fall back to growing vectors if even that is refused.
+    // front costs nothing; fall back to growing arrays if even that is refused.
     let cap = budget / GROUP_SIZE / n.max(1);
     (0..n.max(1))
-        .map(|_| {
-            let mut groups = Vec::new();
-            if groups.try_reserve_exact(cap).is_err() {
-                groups = Vec::new();
-            }
-            Bucket {
-                arena: Arena::default(),
-                groups,
-            }
+        .map(|_| Bucket {
+            arena: Arena::default(),
+            groups: GroupArray::with_capacity(cap).unwrap_or_default(),
         })
         .collect()
 }
@@ -172,7 +167,7 @@ impl<'t> Sorter<'t> {
         bucket.groups.extend(part.groups.iter().map(|g| Group {
             off: g.off | base,
             ..*g
-        }));
+        }))?;
         self.stats.peak_buffer_bytes = self.stats.peak_buffer_bytes.max(self.used());
         Ok(())
     }
