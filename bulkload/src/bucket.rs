@@ -72,6 +72,9 @@ pub struct Router {
     bounds: std::sync::Arc<Bounds>,
     chunk_size: usize,
     open: Vec<Option<Part>>,
+    /// Groups the last filled chunk held: the room a new chunk's group list starts with
+    /// (a list grown from nothing is copied a dozen times on the way).
+    groups_per_chunk: usize,
 }
 
 impl Router {
@@ -82,6 +85,7 @@ impl Router {
             bounds,
             chunk_size: chunk_size.max(1),
             open,
+            groups_per_chunk: 0,
         }
     }
 
@@ -93,14 +97,17 @@ impl Router {
             let bucket = self.bounds.of(g.prefix, batch.row(g));
             let slot = &mut self.open[bucket];
             if slot.as_ref().is_none_or(|p| p.chunk.room() < data.len()) {
-                full.extend(slot.take());
+                if let Some(part) = slot.take() {
+                    self.groups_per_chunk = part.groups.len() + part.groups.len() / 8;
+                    full.push(part);
+                }
             }
             let part = match slot {
                 Some(part) => part,
                 None => slot.insert(Part {
                     bucket,
                     chunk: Chunk::with_capacity(self.chunk_size.max(data.len()))?,
-                    groups: Vec::new(),
+                    groups: Vec::with_capacity(self.groups_per_chunk),
                 }),
             };
             let off = part.chunk.push(data).ok_or_else(|| {
