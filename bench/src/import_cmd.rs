@@ -370,17 +370,6 @@ fn rocksdb(args: &ImportArgs, csv: &Path, scratch: &Scratch, facts: &mut Facts) 
     Ok(timing)
 }
 
-/// One timed step of a run.
-#[derive(Clone, Copy, Debug)]
-enum Step {
-    Basalt,
-    BasaltFastDiff,
-    Duck,
-    DuckSorted,
-    Put,
-    Rocksdb,
-}
-
 /// Runs the benchmark and prints (and optionally saves) the report.
 pub fn run(args: &ImportArgs) -> Result<()> {
     if args.runs == 0 || args.rows == 0 || args.regions == 0 || args.put_batch == 0 {
@@ -400,41 +389,41 @@ pub fn run(args: &ImportArgs) -> Result<()> {
     let mut s = Samples::default();
     let mut facts = Facts::default();
     let mut busy = Vec::new();
-    let mut steps = vec![Step::Basalt];
-    steps.extend((!args.no_fast_diff).then_some(Step::BasaltFastDiff));
-    if !args.no_duckdb {
-        steps.extend([Step::Duck, Step::DuckSorted]);
-    }
-    steps.extend((!args.no_put).then_some(Step::Put));
-    steps.extend((!args.no_rocksdb).then_some(Step::Rocksdb));
     for r in 0..args.runs {
         eprintln!("run {}/{}", r + 1, args.runs);
-        // Each run starts one step later: on this project's VMs a step's speed depends on
-        // how much memory the steps before it freed (memory untouched for a while is taken
-        // back by the host and faults slowly), so no peer keeps the same neighbours.
-        let mut order = steps.clone();
-        order.rotate_left(r % steps.len());
-        for step in order {
+        settle(args.quiet_wait, args.max_busy, &mut busy);
+        let t = basalt_import(args, &csv, &scratch, false, &mut facts)?;
+        eprintln!("    basalt import   {:.2}s", t.wall.as_secs_f64());
+        s.add("basalt", t);
+        if !args.no_fast_diff {
             settle(args.quiet_wait, args.max_busy, &mut busy);
-            let (key, t) = match step {
-                Step::Basalt => (
-                    "basalt",
-                    basalt_import(args, &csv, &scratch, false, &mut facts)?,
-                ),
-                Step::BasaltFastDiff => (
-                    "basalt-fd",
-                    basalt_import(args, &csv, &scratch, true, &mut facts)?,
-                ),
-                Step::Duck => ("duck", duckdb(args, &csv, &scratch, false, &mut facts)?),
-                Step::DuckSorted => (
-                    "duck-sorted",
-                    duckdb(args, &csv, &scratch, true, &mut facts)?,
-                ),
-                Step::Put => ("put", put_path(args, &csv, &scratch, &mut facts)?),
-                Step::Rocksdb => ("rocksdb", rocksdb(args, &csv, &scratch, &mut facts)?),
-            };
-            eprintln!("    {key:<16} {:.2}s", t.wall.as_secs_f64());
-            s.add(key, t);
+            let t = basalt_import(args, &csv, &scratch, true, &mut facts)?;
+            eprintln!("    basalt FAST_DIFF {:.2}s", t.wall.as_secs_f64());
+            s.add("basalt-fd", t);
+        }
+        if !args.no_duckdb {
+            for sorted in [false, true] {
+                settle(args.quiet_wait, args.max_busy, &mut busy);
+                let t = duckdb(args, &csv, &scratch, sorted, &mut facts)?;
+                eprintln!(
+                    "    duckdb copy{}  {:.2}s",
+                    if sorted { " sorted" } else { "" },
+                    t.wall.as_secs_f64()
+                );
+                s.add(if sorted { "duck-sorted" } else { "duck" }, t);
+            }
+        }
+        if !args.no_put {
+            settle(args.quiet_wait, args.max_busy, &mut busy);
+            let t = put_path(args, &csv, &scratch, &mut facts)?;
+            eprintln!("    put path        {:.2}s", t.wall.as_secs_f64());
+            s.add("put", t);
+        }
+        if !args.no_rocksdb {
+            settle(args.quiet_wait, args.max_busy, &mut busy);
+            let t = rocksdb(args, &csv, &scratch, &mut facts)?;
+            eprintln!("    rocksdb sst     {:.2}s", t.wall.as_secs_f64());
+            s.add("rocksdb", t);
         }
     }
     drop(scratch);
@@ -462,8 +451,7 @@ fn render(
     let _ = writeln!(
         out,
         "Machine: {machine_before} (at start); {} (at end). DuckDB {}. Import: `--create f \
-         --presplit {}`, threads {}, memory {}; last import: {}; phases: {}. Steps run in \
-         turn, run *i* starting at step *i* (rotated order).\n",
+         --presplit {}`, threads {}, memory {}; last import: {}; phases: {}.\n",
         machine(),
         if facts.duck_version.is_empty() {
             "n/a"

@@ -66,7 +66,7 @@ impl GroupArray {
         Ok(())
     }
 
-    /// The whole capacity as groups (those past `len` are zeros or stale).
+    /// The whole capacity as groups (those past `len` are zeros).
     fn room(&mut self) -> &mut [Group] {
         match &mut self.map {
             // The mapping's length is a multiple of the group size and page-aligned.
