@@ -9,7 +9,8 @@
 //!    parallel over files and over pieces of large CSV/TSV files, with bad-line handling (abort naming file:line:column, or skip
 //!    and record the original text and reason).
 //! 3. [`cells`] — records become compact cells in memory, routed into key-range
-//!    [`bucket`]s whose memory is given back as soon as their HFiles are written.
+//!    [`bucket`]s whose memory (byte chunks and [`group_array`]s, mapped in small pages) is
+//!    given back as soon as their HFiles are written.
 //! 4. [`sort`] — a parallel (rayon) external sort bounded by a memory budget: spilled runs
 //!    are LZ4 HFiles merged with a k-way merge; [`row_sort`] orders a buffer by sorting
 //!    its records' rows rather than every cell.
