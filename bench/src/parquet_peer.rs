@@ -138,7 +138,7 @@ pub fn scan(path: &Path) -> Result<ScanStats> {
     })
 }
 
-/// Streams cells (in the same schema as [`write`]) into a Parquet file, one record batch per
+/// Streams cells (in the same schema as [`write`](fn@write)) into a Parquet file, one record batch per
 /// [`BATCH_CELLS`] cells, for data sets generated on the fly.
 pub struct CellFileWriter {
     writer: ArrowWriter<File>,

@@ -126,7 +126,7 @@ impl ColumnTable {
 /// One record's cells of one family: the unit the import sorts.
 ///
 /// Its bytes in the [`Arena`] are the row key followed by the cells, each a column index
-/// (one byte; [`ESCAPE`] = a `u16` follows), a value length (one byte; [`ESCAPE`] = a
+/// (one byte; `0xFF` = a `u16` follows), a value length (one byte; `0xFF` = a
 /// `u32` follows) and the value, in column order. Every cell of a group has the record's
 /// timestamp and ordinal.
 #[derive(

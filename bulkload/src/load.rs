@@ -64,7 +64,7 @@ fn table_name(table: &str) -> Result<TableName> {
 }
 
 /// A Basalt connection (embedded today, cluster later) as a bulk-load target, through its
-/// [`Admin`] interface.
+/// [`Admin`](store_server::client::Admin) interface.
 ///
 /// The engine's `bulk_load` takes a region's files of every family in one call and makes
 /// them visible together.

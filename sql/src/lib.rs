@@ -12,7 +12,7 @@
 //!   straight from the stored bytes; [`columnar`] keeps Parquet copies of quiet regions that
 //!   the scan reads instead of the HFiles while they are current; [`run_aggregate`] groups
 //!   rows that arrive sorted on the grouping key (a leading-key `GROUP BY`) without hashing.
-//! - [`types`] maps SQL types to Arrow; [`format`] renders results; [`cli`] is
+//! - [`types`] maps SQL types to Arrow; [`format`](mod@format) renders results; [`cli`] is
 //!   `basalt sql`; [`flight`] is the Arrow Flight SQL endpoint (`basalt sql-server`).
 //!
 //! The typed-table schema and the row-key codec themselves live in `store_server::typed`

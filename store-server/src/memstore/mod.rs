@@ -2,7 +2,7 @@
 //! sorted for readers while writers add to it.
 //!
 //! A lock-free skip list holds one entry per column (row, family, qualifier), and each
-//! entry the column's versions, newest first ([`version`]). A read of a row moves from
+//! entry the column's versions, newest first (`version`). A read of a row moves from
 //! column to column without passing old versions: the versions of a row updated many
 //! times stay in the memstore until a flush, and with one skip-list entry per cell a get
 //! stepped over (and compared against) every one of them. Cells come out in HBase order
